@@ -1,0 +1,44 @@
+import { z } from 'zod';
+import { jobModeSchema } from './common.ts';
+
+export const engineSpeakerSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  language: z.string(),
+  description: z.string().optional(),
+});
+export type EngineSpeaker = z.infer<typeof engineSpeakerSchema>;
+
+export const engineLimitsSchema = z.object({
+  maxTextChars: z.number().int().positive(),
+  promptMinMs: z.number().int().positive(),
+  promptMaxMs: z.number().int().positive(),
+  promptMinSampleRate: z.number().int().positive(),
+  /** Below this the engine still works, but a warning is logged. */
+  promptPreferredSampleRate: z.number().int().positive(),
+  speedMin: z.number(),
+  speedMax: z.number(),
+});
+export type EngineLimits = z.infer<typeof engineLimitsSchema>;
+
+export const engineStageSchema = z.object({ name: z.string(), label: z.string() });
+export type EngineStage = z.infer<typeof engineStageSchema>;
+
+export const engineInfoSchema = z.object({
+  id: z.string(),
+  kind: z.string(),
+  name: z.string(),
+  version: z.string(),
+  description: z.string(),
+  default: z.boolean(),
+  modes: z.array(jobModeSchema),
+  speakers: z.array(engineSpeakerSchema),
+  stages: z.array(engineStageSchema),
+  limits: engineLimitsSchema,
+  /** Same inputs + seed + version give byte-identical output. */
+  reproducible: z.boolean(),
+  outputSampleRate: z.number().int().positive(),
+  /** Style words the engine understands in `instruct` mode (for UI hints). */
+  instructVocabulary: z.array(z.string()),
+});
+export type EngineInfo = z.infer<typeof engineInfoSchema>;

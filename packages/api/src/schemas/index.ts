@@ -1,0 +1,6 @@
+export * from './common.ts';
+export * from './job-input.ts';
+export * from './job-event.ts';
+export * from './job.ts';
+export * from './engine.ts';
+export * from './upload.ts';

@@ -1,0 +1,53 @@
+import { z } from 'zod';
+import { jobModeSchema, jobStatusSchema } from './common.ts';
+
+/** A job as the API returns it (history rows, job page, onChange pushes). */
+export const jobSummarySchema = z.object({
+  id: z.string(),
+  parentId: z.string().nullable(),
+  mode: jobModeSchema,
+  text: z.string(),
+  promptUploadId: z.string().nullable(),
+  promptText: z.string().nullable(),
+  instruct: z.string().nullable(),
+  speakerId: z.string().nullable(),
+  speed: z.number(),
+  seed: z.number().int(),
+  engineId: z.string(),
+  engineVersion: z.string(),
+  status: jobStatusSchema,
+  queuePosition: z.number().int().positive().nullable(),
+  stage: z.string().nullable(),
+  stageIndex: z.number().int().nullable(),
+  stageCount: z.number().int().nullable(),
+  progressStep: z.number().int().nullable(),
+  progressTotal: z.number().int().nullable(),
+  progressPct: z.number().nullable(),
+  etaMs: z.number().int().nullable(),
+  createdAt: z.string(),
+  startedAt: z.string().nullable(),
+  finishedAt: z.string().nullable(),
+  errorCode: z.string().nullable(),
+  errorMessage: z.string().nullable(),
+  errorHint: z.string().nullable(),
+  audioUrl: z.string().nullable(),
+  outputSampleRate: z.number().int().nullable(),
+  outputDurationMs: z.number().int().nullable(),
+  outputSha256: z.string().nullable(),
+  lastSeq: z.number().int(),
+});
+export type JobSummary = z.infer<typeof jobSummarySchema>;
+
+export const createJobResultSchema = z.object({
+  id: z.string(),
+  seed: z.number().int(),
+  status: jobStatusSchema,
+  queuePosition: z.number().int().positive().nullable(),
+});
+export type CreateJobResult = z.infer<typeof createJobResultSchema>;
+
+export const jobChangeSchema = z.object({
+  kind: z.enum(['created', 'updated']),
+  job: jobSummarySchema,
+});
+export type JobChange = z.infer<typeof jobChangeSchema>;

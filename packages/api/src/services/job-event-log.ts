@@ -1,0 +1,136 @@
+import type { Db, Job, JobEventRow, Prisma } from '@chorus/db';
+import type { JobStatus } from '../schemas/common.ts';
+import { jobEventSchema, type JobEvent, type JobEventBody } from '../schemas/job-event.ts';
+import type { JobEventBus } from '../ports.ts';
+import { loadJobSummary } from './job-summary.ts';
+
+/** Job columns that mirror the latest event of each kind, so list/get need no event scan. */
+function patchFromEvent(body: JobEventBody, at: Date): Prisma.JobUpdateInput {
+  switch (body.type) {
+    case 'status':
+      return {
+        status: body.status,
+        ...(body.status === 'running' ? { startedAt: at } : {}),
+        ...(body.status === 'queued' ? { queuedAt: at, startedAt: null } : {}),
+        ...(['succeeded', 'failed', 'canceled'].includes(body.status)
+          ? { finishedAt: at, etaMs: null, ...(body.status === 'succeeded' ? {} : { stage: null }) }
+          : {}),
+      };
+    case 'stage':
+      return { stage: body.name, stageIndex: body.index, stageCount: body.count, progressStep: null, progressTotal: null, progressPct: null };
+    case 'progress':
+      return { progressStep: body.step, progressTotal: body.total, progressPct: body.percent, etaMs: body.etaMs };
+    case 'error':
+      return { errorCode: body.code, errorMessage: body.message, errorHint: body.hint ?? null };
+    default:
+      return {};
+  }
+}
+
+export function eventFromRow(row: JobEventRow): JobEvent {
+  return jobEventSchema.parse(JSON.parse(row.payload));
+}
+
+export interface AppendOptions {
+  /** Only append if the job is currently in one of these statuses (checked in the transaction). */
+  expectStatus?: readonly JobStatus[];
+  /** Extra columns to set atomically with the events (e.g. output path with the result). */
+  patch?: Prisma.JobUpdateInput;
+}
+
+/**
+ * The durable per-job event log. Every event gets the next `seq` (1, 2, 3… no gaps) in the
+ * same transaction that updates the Job row; only after commit is it published on the bus.
+ * Appends for one job are serialised in-process so publish order equals seq order.
+ */
+export class JobEventLog {
+  private readonly chains = new Map<string, Promise<unknown>>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly bus: JobEventBus,
+  ) {}
+
+  /** Append events; returns them with seq/at, or null when `expectStatus` did not hold. */
+  append(jobId: string, bodies: JobEventBody[], options: AppendOptions = {}): Promise<JobEvent[] | null> {
+    const previous = this.chains.get(jobId) ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(() => this.appendNow(jobId, bodies, options));
+    this.chains.set(jobId, next);
+    void next.finally(() => {
+      if (this.chains.get(jobId) === next) this.chains.delete(jobId);
+    }).catch(() => undefined);
+    return next;
+  }
+
+  private async appendNow(jobId: string, bodies: JobEventBody[], options: AppendOptions): Promise<JobEvent[] | null> {
+    const result = await this.db.$transaction(async (tx) => {
+      const current = await tx.job.findUnique({ where: { id: jobId }, select: { status: true, lastSeq: true } });
+      if (!current) throw new Error(`Job ${jobId} does not exist.`);
+      if (options.expectStatus && !options.expectStatus.includes(current.status as JobStatus)) return null;
+      const at = new Date();
+      let patch: Prisma.JobUpdateInput = { ...options.patch };
+      const events: JobEvent[] = bodies.map((body, i) => {
+        patch = { ...patch, ...patchFromEvent(body, at) };
+        return jobEventSchema.parse({ ...body, seq: current.lastSeq + i + 1, at: at.toISOString() });
+      });
+      await tx.jobEvent.createMany({
+        data: events.map((e) => ({
+          jobId,
+          seq: e.seq,
+          type: e.type,
+          level: e.type === 'log' ? e.level : null,
+          payload: JSON.stringify(e),
+          at,
+        })),
+      });
+      const job = await tx.job.update({ where: { id: jobId }, data: { ...patch, lastSeq: current.lastSeq + events.length } });
+      return { events, job };
+    });
+    if (!result) return null;
+    for (const event of result.events) this.bus.publishJobEvent(jobId, event);
+    await this.announce(result.job, 'updated');
+    return result.events;
+  }
+
+  /**
+   * Create a job row together with its first events in one transaction, so a job never
+   * exists without its log (or the reverse). `firstEvents` receives the queue position.
+   */
+  async createJob(
+    data: Prisma.JobUncheckedCreateInput,
+    firstEvents: (queuePosition: number) => JobEventBody[],
+  ): Promise<{ job: Job; events: JobEvent[]; queuePosition: number }> {
+    const { job, events, queuePosition } = await this.db.$transaction(async (tx) => {
+      const at = new Date();
+      const ahead = await tx.job.count({ where: { status: 'queued' } });
+      const queuePosition = ahead + 1;
+      const events = firstEvents(queuePosition).map((body, i) =>
+        jobEventSchema.parse({ ...body, seq: i + 1, at: at.toISOString() }),
+      );
+      const job = await tx.job.create({
+        data: { ...data, status: 'queued', createdAt: at, queuedAt: at, lastSeq: events.length },
+      });
+      await tx.jobEvent.createMany({
+        data: events.map((e) => ({ jobId: job.id, seq: e.seq, type: e.type, level: e.type === 'log' ? e.level : null, payload: JSON.stringify(e), at })),
+      });
+      return { job, events, queuePosition };
+    });
+    for (const event of events) this.bus.publishJobEvent(job.id, event);
+    await this.announce(job, 'created');
+    return { job, events, queuePosition };
+  }
+
+  /** Push the job's current summary to live history lists. */
+  async announce(job: Job, kind: 'created' | 'updated'): Promise<void> {
+    this.bus.publishJobChange({ kind, job: await loadJobSummary(this.db, job) });
+  }
+
+  /** Stored events after `afterSeq`, in order. */
+  async read(jobId: string, afterSeq: number, beforeSeq?: number): Promise<JobEvent[]> {
+    const rows = await this.db.jobEvent.findMany({
+      where: { jobId, seq: { gt: afterSeq, ...(beforeSeq !== undefined ? { lt: beforeSeq } : {}) } },
+      orderBy: { seq: 'asc' },
+    });
+    return rows.map(eventFromRow);
+  }
+}
