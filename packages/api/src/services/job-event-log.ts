@@ -11,7 +11,8 @@ function patchFromEvent(body: JobEventBody, at: Date): Prisma.JobUpdateInput {
       return {
         status: body.status,
         ...(body.status === 'running' ? { startedAt: at } : {}),
-        ...(body.status === 'queued' ? { queuedAt: at, startedAt: null } : {}),
+        // Back in the queue (restart recovery, shutdown): keeps its queuedAt, so its place in line.
+        ...(body.status === 'queued' ? { startedAt: null } : {}),
         ...(['succeeded', 'failed', 'canceled'].includes(body.status)
           ? { finishedAt: at, etaMs: null, ...(body.status === 'succeeded' ? {} : { stage: null }) }
           : {}),
@@ -68,7 +69,7 @@ export class JobEventLog {
       if (!current) throw new Error(`Job ${jobId} does not exist.`);
       if (options.expectStatus && !options.expectStatus.includes(current.status as JobStatus)) return null;
       const at = new Date();
-      let patch: Prisma.JobUpdateInput = { ...options.patch };
+      let patch: Prisma.JobUpdateInput = {};
       const events: JobEvent[] = bodies.map((body, i) => {
         patch = { ...patch, ...patchFromEvent(body, at) };
         return jobEventSchema.parse({ ...body, seq: current.lastSeq + i + 1, at: at.toISOString() });
@@ -83,7 +84,7 @@ export class JobEventLog {
           at,
         })),
       });
-      const job = await tx.job.update({ where: { id: jobId }, data: { ...patch, lastSeq: current.lastSeq + events.length } });
+      const job = await tx.job.update({ where: { id: jobId }, data: { ...patch, ...options.patch, lastSeq: current.lastSeq + events.length } });
       return { events, job };
     });
     if (!result) return null;

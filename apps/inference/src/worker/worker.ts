@@ -1,0 +1,164 @@
+import type { JobEventLog } from '@chorus/api';
+import type { Db, Job } from '@chorus/db';
+import type { EngineRegistry } from '../engines/registry.ts';
+import type { WorkerLogger } from './logger.ts';
+import { recoverInterruptedJobs } from './recovery.ts';
+import { runJob, type StopReason } from './run-job.ts';
+
+export interface WorkerOptions {
+  db: Db;
+  events: JobEventLog;
+  engines: EngineRegistry;
+  dataDir: string;
+  logger: WorkerLogger;
+  /** Jobs run at once (default 1: one CPU engine saturates a core). */
+  concurrency?: number;
+  /** Safety-net poll for queued jobs nobody woke us for. */
+  pollIntervalMs?: number;
+  progressIntervalMs?: number;
+}
+
+interface Running {
+  controller: AbortController;
+  reason: StopReason;
+  done: Promise<void>;
+}
+
+/** Maximum number of waiting jobs told their new queue position after each dequeue. */
+const POSITION_UPDATES = 50;
+
+/**
+ * Takes queued jobs in FIFO order (Job rows are the queue), runs up to `concurrency` at
+ * once, and aborts a job on request within the engine's cancellation latency.
+ */
+export class Worker {
+  private readonly running = new Map<string, Running>();
+  private stopping = false;
+  private pumping = false;
+  private wakeAgain = false;
+  private pollTimer: NodeJS.Timeout | null = null;
+  private readonly concurrency: number;
+
+  constructor(private readonly options: WorkerOptions) {
+    this.concurrency = Math.max(1, options.concurrency ?? 1);
+  }
+
+  async start(): Promise<void> {
+    await recoverInterruptedJobs(this.options.db, this.options.events, this.options.logger);
+    this.pollTimer = setInterval(() => this.wake(), this.options.pollIntervalMs ?? 2000);
+    this.pollTimer.unref();
+    this.wake();
+  }
+
+  /** Look for work now (a job was queued or a slot freed up). */
+  wake(): void {
+    if (this.stopping) return;
+    if (this.pumping) {
+      this.wakeAgain = true;
+      return;
+    }
+    this.pumping = true;
+    void this.pump()
+      .catch((err: unknown) => this.options.logger.error({ err }, 'worker: failed to take the next job'))
+      .finally(() => {
+        this.pumping = false;
+        if (this.wakeAgain) {
+          this.wakeAgain = false;
+          this.wake();
+        }
+      });
+  }
+
+  abort(jobId: string, reason: StopReason = 'cancel'): boolean {
+    const run = this.running.get(jobId);
+    if (!run) return false;
+    run.reason = reason;
+    run.controller.abort();
+    return true;
+  }
+
+  get activeJobs(): string[] {
+    return [...this.running.keys()];
+  }
+
+  /**
+   * Stop taking work; give running jobs `graceMs` to finish, then abort them so they go
+   * back to the queue (they restart from the beginning at the next start).
+   */
+  async stop(graceMs = 10_000): Promise<void> {
+    this.stopping = true;
+    if (this.pollTimer) clearInterval(this.pollTimer);
+    const all = (): Promise<unknown> => Promise.all([...this.running.values()].map((r) => r.done));
+    const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), graceMs).unref());
+    if ((await Promise.race([all(), timeout])) === 'timeout') {
+      for (const id of this.running.keys()) this.abort(id, 'shutdown');
+      await all();
+    }
+  }
+
+  private async pump(): Promise<void> {
+    while (!this.stopping && this.running.size < this.concurrency) {
+      const job = await this.claimNext();
+      if (!job) return;
+      this.launch(job);
+      await this.announceQueuePositions();
+    }
+  }
+
+  private async claimNext(): Promise<Job | null> {
+    const { db, events, engines } = this.options;
+    const runnable = engines.list().map((e) => e.id);
+    // Another claimer may win the race for the oldest job; then try the next one.
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const next = await db.job.findFirst({
+        where: { status: 'queued', engineId: { in: runnable }, id: { notIn: [...this.running.keys()] } },
+        orderBy: [{ queuedAt: 'asc' }, { id: 'asc' }],
+      });
+      if (!next) return null;
+      const claimed = await events.append(next.id, [{ type: 'status', status: 'running' }], {
+        expectStatus: ['queued'],
+        patch: { attempts: { increment: 1 } },
+      });
+      if (claimed) return db.job.findUniqueOrThrow({ where: { id: next.id } });
+    }
+    return null;
+  }
+
+  private launch(job: Job): void {
+    const { db, events, engines, dataDir, logger } = this.options;
+    const engine = engines.engine(job.engineId);
+    const controller = new AbortController();
+    const entry: Running = { controller, reason: 'cancel', done: Promise.resolve() };
+    this.running.set(job.id, entry);
+    entry.done = (async () => {
+      // A cancel that raced the claim only set the flag; honour it now.
+      const fresh = await db.job.findUnique({ where: { id: job.id }, select: { cancelRequested: true } });
+      if (fresh?.cancelRequested) controller.abort();
+      if (!engine) throw new Error(`engine ${job.engineId} disappeared`);
+      logger.info({ jobId: job.id, engine: engine.info.id, mode: job.mode }, 'job started');
+      await runJob({ db, events, dataDir, progressIntervalMs: this.options.progressIntervalMs ?? 100 }, job, engine, controller.signal, () => entry.reason);
+      logger.info({ jobId: job.id }, 'job ended');
+    })()
+      .catch((err: unknown) => logger.error({ err, jobId: job.id }, 'job run crashed'))
+      .finally(() => {
+        this.running.delete(job.id);
+        this.wake();
+      });
+  }
+
+  /** Tell waiting jobs their new place in line after one left the queue. */
+  private async announceQueuePositions(): Promise<void> {
+    const { db, events } = this.options;
+    const waiting = await db.job.findMany({
+      where: { status: 'queued' },
+      orderBy: [{ queuedAt: 'asc' }, { id: 'asc' }],
+      take: POSITION_UPDATES,
+      select: { id: true },
+    });
+    await Promise.all(
+      waiting.map((w, i) =>
+        events.append(w.id, [{ type: 'status', status: 'queued', queuePosition: i + 1 }], { expectStatus: ['queued'] }),
+      ),
+    );
+  }
+}

@@ -1,0 +1,93 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { appRouter, JobEventLog, type ApiContext } from '@chorus/api';
+import { migrateDatabase, openDb } from '@chorus/db';
+import { createBuiltinEngine, EmbeddedQueue, EngineRegistry, InProcessEventBus, Worker } from '@chorus/inference';
+import { createHTTPHandler } from '@trpc/server/adapters/standalone';
+import type { Config } from './config.ts';
+import { createJobAudioHandler } from './http/job-audio.ts';
+import { createRequestHandler } from './http/request-router.ts';
+import { createStaticHandler } from './http/static-files.ts';
+import { createUploadHandler } from './http/uploads.ts';
+import type { Logger } from './logger.ts';
+import { attachWebSockets } from './ws/websocket-server.ts';
+
+export interface RunningChorus {
+  url: string;
+  port: number;
+  /** Graceful stop: no new work, sockets told to reconnect, running jobs finish or re-queue. */
+  close(): Promise<void>;
+}
+
+/** Wire the embedded default: SQLite, in-process bus and queue, worker in this process. */
+export async function startChorus(config: Config, logger: Logger): Promise<RunningChorus> {
+  await migrateDatabase(config.databaseUrl);
+  const db = await openDb(config.databaseUrl);
+  const engines = new EngineRegistry([await createBuiltinEngine()]);
+  const bus = new InProcessEventBus();
+  const events = new JobEventLog(db, bus);
+  const worker = new Worker({
+    db,
+    events,
+    engines,
+    dataDir: config.dataDir,
+    logger: logger.child({ part: 'worker' }),
+    concurrency: config.workerConcurrency,
+  });
+  const queue = new EmbeddedQueue(worker);
+  const context: ApiContext = { db, bus, queue, engines, events };
+  const createContext = (): ApiContext => context;
+
+  const trpcHttp = createHTTPHandler({
+    router: appRouter,
+    createContext,
+    basePath: '/trpc/',
+    onError: ({ error, path }) => {
+      if (error.code === 'INTERNAL_SERVER_ERROR') logger.error({ err: error, path }, 'tRPC error');
+    },
+  });
+  const defaultEngine = engines.get();
+  if (!defaultEngine) throw new Error('No engine is configured.');
+  const server = http.createServer(
+    createRequestHandler(
+      {
+        trpc: trpcHttp,
+        upload: createUploadHandler({ db, dataDir: config.dataDir, maxBytes: config.maxUploadBytes, limits: defaultEngine.limits, logger: logger.child({ part: 'uploads' }) }),
+        jobAudio: createJobAudioHandler({ db, dataDir: config.dataDir }),
+        health: async () => {
+          await db.$queryRawUnsafe('SELECT 1');
+          return { ok: true, engines: engines.list().map((e) => ({ id: e.id, version: e.version })), runningJobs: worker.activeJobs.length };
+        },
+        web: createStaticHandler(config.webDist),
+      },
+      logger,
+    ),
+  );
+  const sockets = attachWebSockets(server, { createContext, allowedOrigins: config.allowedOrigins, logger });
+
+  await worker.start();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://localhost:${port}`;
+  logger.info({ url, database: config.databaseUrl, dataDir: config.dataDir, engines: engines.list().map((e) => e.id) }, 'Chorus is listening');
+
+  let closing: Promise<void> | null = null;
+  return {
+    url,
+    port,
+    close: () =>
+      (closing ??= (async () => {
+        logger.info('shutting down: no new jobs, telling clients to reconnect');
+        server.close();
+        sockets.close();
+        await worker.stop(config.shutdownGraceMs);
+        await engines.close();
+        server.closeAllConnections();
+        await db.$disconnect();
+        logger.info('shutdown complete');
+      })()),
+  };
+}

@@ -1,0 +1,56 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+
+const MB = 1024 * 1024;
+
+/** Every setting comes from the environment; README.md documents each one with its default. */
+const envSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(8765),
+  HOST: z.string().default('0.0.0.0'),
+  DATABASE_URL: z.string().default('file:./data/chorus.db'),
+  CHORUS_DATA_DIR: z.string().default('./data'),
+  CHORUS_ALLOWED_ORIGINS: z.string().default(''),
+  CHORUS_MAX_UPLOAD_MB: z.coerce.number().positive().default(20),
+  CHORUS_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
+  CHORUS_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
+  CHORUS_WEB_DIST: z.string().default(path.join(repoRoot, 'apps/web/dist')),
+  LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+});
+
+export interface Config {
+  port: number;
+  host: string;
+  databaseUrl: string;
+  dataDir: string;
+  /** Origins allowed to open WebSockets besides the server's own. */
+  allowedOrigins: string[];
+  maxUploadBytes: number;
+  workerConcurrency: number;
+  shutdownGraceMs: number;
+  webDist: string;
+  logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new Error(`Invalid configuration: ${problems}`);
+  }
+  const e = parsed.data;
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    databaseUrl: e.DATABASE_URL,
+    dataDir: path.resolve(cwd, e.CHORUS_DATA_DIR),
+    allowedOrigins: e.CHORUS_ALLOWED_ORIGINS.split(',').map((o) => o.trim().replace(/\/$/, '')).filter(Boolean),
+    maxUploadBytes: Math.round(e.CHORUS_MAX_UPLOAD_MB * MB),
+    workerConcurrency: e.CHORUS_WORKER_CONCURRENCY,
+    shutdownGraceMs: e.CHORUS_SHUTDOWN_GRACE_MS,
+    webDist: path.resolve(cwd, e.CHORUS_WEB_DIST),
+    logLevel: e.LOG_LEVEL,
+  };
+}

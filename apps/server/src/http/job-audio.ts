@@ -1,0 +1,69 @@
+import fs from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import path from 'node:path';
+import type { Db } from '@chorus/db';
+import { sendError } from './respond.ts';
+
+/** Parse a single "bytes=a-b" range; multi-range requests get the whole file (allowed by RFC 9110). */
+export function parseRange(header: string | undefined, size: number): { start: number; end: number } | 'unsatisfiable' | null {
+  if (!header) return null;
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m) return null;
+  const [, a = '', b = ''] = m;
+  if (a === '' && b === '') return null;
+  let start: number;
+  let end: number;
+  if (a === '') {
+    const suffix = Number(b);
+    if (suffix === 0) return 'unsatisfiable';
+    start = Math.max(0, size - suffix);
+    end = size - 1;
+  } else {
+    start = Number(a);
+    end = b === '' ? size - 1 : Math.min(Number(b), size - 1);
+  }
+  if (start >= size || start > end) return 'unsatisfiable';
+  return { start, end };
+}
+
+/** GET /api/jobs/:id/audio — the finished WAV, with Range support and a download filename. */
+export function createJobAudioHandler(deps: { db: Db; dataDir: string }) {
+  return async (req: IncomingMessage, res: ServerResponse, jobId: string): Promise<void> => {
+    const job = await deps.db.job.findUnique({ where: { id: jobId } });
+    if (!job) return sendError(res, 404, 'NOT_FOUND', `Job "${jobId}" does not exist.`);
+    if (job.status !== 'succeeded' || !job.outputPath) {
+      return sendError(res, 404, 'NO_AUDIO', `Job "${jobId}" has no audio: it is ${job.status}.`);
+    }
+    const file = path.join(deps.dataDir, job.outputPath);
+    let size: number;
+    try {
+      size = (await fs.promises.stat(file)).size;
+    } catch {
+      return sendError(res, 410, 'AUDIO_MISSING', `The audio file of job "${jobId}" is missing from the data directory.`);
+    }
+    const url = new URL(req.url ?? '/', 'http://x');
+    const headers: Record<string, string | number> = {
+      'content-type': 'audio/wav',
+      'accept-ranges': 'bytes',
+      // Output of a job never changes once written.
+      'cache-control': 'private, max-age=31536000, immutable',
+      etag: `"${job.outputSha256 ?? job.id}"`,
+      'content-disposition': `${url.searchParams.has('download') ? 'attachment' : 'inline'}; filename="chorus-${job.id}-seed${job.seed}.wav"`,
+    };
+    const range = parseRange(req.headers.range, size);
+    if (range === 'unsatisfiable') {
+      res.writeHead(416, { 'content-range': `bytes */${size}` });
+      res.end();
+      return;
+    }
+    if (range) {
+      res.writeHead(206, { ...headers, 'content-range': `bytes ${range.start}-${range.end}/${size}`, 'content-length': range.end - range.start + 1 });
+      if (req.method === 'HEAD') return void res.end();
+      fs.createReadStream(file, { start: range.start, end: range.end }).pipe(res);
+      return;
+    }
+    res.writeHead(200, { ...headers, 'content-length': size });
+    if (req.method === 'HEAD') return void res.end();
+    fs.createReadStream(file).pipe(res);
+  };
+}

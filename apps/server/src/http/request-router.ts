@@ -1,0 +1,44 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from '../logger.ts';
+import { sendError, sendJson } from './respond.ts';
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<void> | void;
+
+export interface HttpRoutes {
+  trpc: Handler;
+  upload: Handler;
+  jobAudio: (req: IncomingMessage, res: ServerResponse, jobId: string) => Promise<void>;
+  health: () => Promise<Record<string, unknown>>;
+  web: Handler;
+}
+
+const AUDIO_PATH = /^\/api\/jobs\/([^/]+)\/audio$/;
+
+/** One small dispatcher: tRPC, the two binary endpoints, health, then the web app. */
+export function createRequestHandler(routes: HttpRoutes, logger: Logger) {
+  return (req: IncomingMessage, res: ServerResponse): void => {
+    const { pathname } = new URL(req.url ?? '/', 'http://x');
+    const method = req.method ?? 'GET';
+    const run = async (): Promise<void> => {
+      if (pathname === '/trpc' || pathname.startsWith('/trpc/')) return routes.trpc(req, res);
+      if (pathname === '/healthz') return sendJson(res, 200, await routes.health());
+      if (pathname === '/api/uploads') {
+        if (method !== 'POST') return sendError(res, 405, 'METHOD_NOT_ALLOWED', 'Use POST to upload reference audio.');
+        return routes.upload(req, res);
+      }
+      const audio = AUDIO_PATH.exec(pathname);
+      if (audio) {
+        if (method !== 'GET' && method !== 'HEAD') return sendError(res, 405, 'METHOD_NOT_ALLOWED', 'Use GET to fetch job audio.');
+        return routes.jobAudio(req, res, decodeURIComponent(audio[1]!));
+      }
+      if (pathname.startsWith('/api/')) return sendError(res, 404, 'NOT_FOUND', `No API endpoint at ${pathname}.`);
+      if (method !== 'GET' && method !== 'HEAD') return sendError(res, 405, 'METHOD_NOT_ALLOWED', `${method} is not allowed here.`);
+      return routes.web(req, res);
+    };
+    run().catch((err: unknown) => {
+      logger.error({ err, path: pathname }, 'request failed');
+      if (!res.headersSent) sendError(res, 500, 'INTERNAL', 'Internal server error; see the server log.');
+      else res.destroy();
+    });
+  };
+}

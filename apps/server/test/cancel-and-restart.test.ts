@@ -1,0 +1,104 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { openDb } from '@chorus/db';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { collectEvents, connectClient, range, seqs, startHarness, uploadReference, type Client, type Harness } from './support/harness.ts';
+import { freePort, spawnServer, waitForExit } from './support/server-process.ts';
+
+const LONG_TEXT = Array.from({ length: 14 }, (_, i) => `This is sentence number ${i + 1} of a long text that keeps the engine busy for a while.`).join(' ');
+
+describe('cancel', () => {
+  let h: Harness;
+  let client: Client;
+  let uploadId: string;
+  beforeAll(async () => {
+    h = await startHarness();
+    client = connectClient(h.url);
+    uploadId = (await uploadReference(h.url)).id;
+  });
+  afterAll(async () => {
+    client?.close();
+    await h?.stop();
+  });
+
+  it('stops a running job within 1 s and ends it canceled', async () => {
+    const job = await client.trpc.job.create.mutate({ mode: 'cross_lingual', text: LONG_TEXT, promptUploadId: uploadId });
+    let running!: () => void;
+    const isRunning = new Promise<void>((r) => (running = r));
+    const stream = collectEvents(client, job.id, undefined, (e) => {
+      if (e.type === 'progress') running();
+    });
+    await isRunning;
+    const t0 = performance.now();
+    await client.trpc.job.cancel.mutate({ id: job.id });
+    await stream.done;
+    const stoppedAfterMs = performance.now() - t0;
+    expect(stoppedAfterMs).toBeLessThan(1000);
+    expect(stream.events.at(-1)).toMatchObject({ type: 'status', status: 'canceled' });
+    expect(stream.events.some((e) => e.type === 'result')).toBe(false);
+    expect(seqs(stream.events)).toEqual(range(1, stream.events.length));
+    const after = await client.trpc.job.get.query({ id: job.id });
+    expect(after.status).toBe('canceled');
+    expect(after.audioUrl).toBeNull();
+  });
+
+  it('cancels a queued job at once', async () => {
+    const running = await client.trpc.job.create.mutate({ mode: 'cross_lingual', text: LONG_TEXT, promptUploadId: uploadId });
+    const queued = await client.trpc.job.create.mutate({ mode: 'cross_lingual', text: 'Waiting.', promptUploadId: uploadId });
+    expect(queued.queuePosition).toBeGreaterThanOrEqual(1);
+    const canceled = await client.trpc.job.cancel.mutate({ id: queued.id });
+    expect(canceled.status).toBe('canceled');
+    await client.trpc.job.cancel.mutate({ id: running.id });
+    const events = collectEvents(client, queued.id);
+    await events.done;
+    expect(events.events.map((e) => (e.type === 'status' ? e.status : e.type))).toEqual(['queued', 'log', 'log', 'canceled']);
+  });
+});
+
+describe('restart recovery', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chorus-restart-'));
+  const env = { DATABASE_URL: `file:${path.join(dir, 'chorus.db')}`, CHORUS_DATA_DIR: path.join(dir, 'data'), CHORUS_WORKER_CONCURRENCY: '1' };
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('after a kill, the running job is re-queued once with a warning and both it and the queued job finish', async () => {
+    const port = await freePort();
+    const first = await spawnServer(env, port);
+    const client = connectClient(first.url);
+    const uploadId = (await uploadReference(first.url)).id;
+    const running = await client.trpc.job.create.mutate({ mode: 'cross_lingual', text: LONG_TEXT, promptUploadId: uploadId, seed: 5 });
+    const queued = await client.trpc.job.create.mutate({ mode: 'cross_lingual', text: 'I was waiting in line.', promptUploadId: uploadId, seed: 6 });
+    let inProgress!: () => void;
+    const started = new Promise<void>((r) => (inProgress = r));
+    collectEvents(client, running.id, undefined, (e) => {
+      if (e.type === 'progress') inProgress();
+    }).done.catch(() => undefined);
+    await started;
+    first.child.kill('SIGKILL');
+    await waitForExit(first.child);
+    client.close();
+
+    const db = await openDb(env.DATABASE_URL);
+    expect((await db.job.findUniqueOrThrow({ where: { id: running.id } })).status).toBe('running');
+    expect((await db.job.findUniqueOrThrow({ where: { id: queued.id } })).status).toBe('queued');
+    await db.$disconnect();
+
+    const second = await spawnServer(env, port);
+    const again = connectClient(second.url);
+    try {
+      const a = collectEvents(again, running.id);
+      const b = collectEvents(again, queued.id);
+      await Promise.all([a.done, b.done]);
+      expect(a.events.at(-1)).toMatchObject({ type: 'status', status: 'succeeded' });
+      expect(b.events.at(-1)).toMatchObject({ type: 'status', status: 'succeeded' });
+      expect(a.events).toContainEqual(expect.objectContaining({ type: 'log', level: 'warn', message: expect.stringMatching(/re-queued once/) }));
+      expect(seqs(a.events)).toEqual(range(1, a.events.length));
+      const runningStatuses = a.events.filter((e) => e.type === 'status').map((e) => e.status);
+      expect(runningStatuses.filter((s) => s === 'running')).toHaveLength(2);
+    } finally {
+      again.close();
+      second.child.kill('SIGTERM');
+      expect(await waitForExit(second.child)).toBe(0);
+    }
+  });
+});

@@ -1,0 +1,168 @@
+import { createHash } from 'node:crypto';
+import { decodeWav } from '@chorus/inference';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { collectEvents, connectClient, range, seqs, startHarness, uploadReference, type Client, type Harness } from './support/harness.ts';
+
+const LONG_TEXT =
+  'Chorus streams every stage of a job as it happens. The first sentence is short. ' +
+  'Then a second one follows, a little longer than the first, so the engine has work to do. ' +
+  'A third sentence keeps it busy. A fourth sentence arrives. A fifth one closes the paragraph. ' +
+  'And a sixth sentence, for good measure, ends the text.';
+
+describe('a job over a real socket', () => {
+  let h: Harness;
+  let client: Client;
+  let uploadId: string;
+
+  beforeAll(async () => {
+    h = await startHarness();
+    client = connectClient(h.url);
+    uploadId = (await uploadReference(h.url)).id;
+  });
+  afterAll(async () => {
+    client?.close();
+    await h?.stop();
+  });
+
+  it('streams status, stage, progress, log and result in order with seq 1, 2, 3… and serves the WAV with Range', async () => {
+    const created = await client.trpc.job.create.mutate({ mode: 'zero_shot', text: 'Hello from Chorus. 这是一个测试。', promptUploadId: uploadId, promptText: 'A reference voice.', seed: 1234 });
+    expect(created).toMatchObject({ seed: 1234, status: 'queued' });
+    expect(created.queuePosition).toBeGreaterThanOrEqual(1);
+
+    const stream = collectEvents(client, created.id);
+    await stream.done;
+    const events = stream.events;
+    expect(seqs(events)).toEqual(range(1, events.length));
+    expect(stream.ids).toEqual(seqs(events).map(String));
+
+    const types = events.map((e) => e.type);
+    for (const t of ['status', 'stage', 'progress', 'log', 'result'] as const) expect(types).toContain(t);
+    // Order: queued first, running before any stage, result before the final status.
+    const statuses = events.filter((e) => e.type === 'status').map((e) => e.status);
+    expect(statuses[0]).toBe('queued');
+    expect(statuses.at(-1)).toBe('succeeded');
+    expect(types.indexOf('stage')).toBeGreaterThan(events.findIndex((e) => e.type === 'status' && e.status === 'running'));
+    expect(types.lastIndexOf('result')).toBe(events.length - 2);
+    const stages = events.filter((e) => e.type === 'stage');
+    expect(stages.map((s) => s.index)).toEqual([...stages.map((s) => s.index)].sort((a, b) => a - b));
+    const progress = events.filter((e) => e.type === 'progress');
+    for (const p of progress) {
+      expect(p.step).toBeLessThanOrEqual(p.total);
+      expect(p.percent).toBeCloseTo((p.step / p.total) * 100, 0);
+    }
+
+    const result = events.find((e) => e.type === 'result')!;
+    if (result.type !== 'result') throw new Error('unreachable');
+    const full = await fetch(`${h.url}${result.audioUrl}`);
+    expect(full.status).toBe(200);
+    expect(full.headers.get('content-type')).toBe('audio/wav');
+    expect(full.headers.get('accept-ranges')).toBe('bytes');
+    const bytes = new Uint8Array(await full.arrayBuffer());
+    expect(createHash('sha256').update(bytes).digest('hex')).toBe(result.sha256);
+    const decoded = decodeWav(bytes);
+    expect(decoded.sampleRate).toBe(24000);
+    expect(decoded.channels).toHaveLength(1);
+
+    const partial = await fetch(`${h.url}${result.audioUrl}`, { headers: { range: 'bytes=0-11' } });
+    expect(partial.status).toBe(206);
+    expect(partial.headers.get('content-range')).toBe(`bytes 0-11/${bytes.length}`);
+    const head = new Uint8Array(await partial.arrayBuffer());
+    expect(Buffer.from(head.subarray(0, 4)).toString()).toBe('RIFF');
+    expect(Buffer.from(head.subarray(8, 12)).toString()).toBe('WAVE');
+    const tail = await fetch(`${h.url}${result.audioUrl}`, { headers: { range: 'bytes=-10' } });
+    expect(tail.status).toBe(206);
+    expect(new Uint8Array(await tail.arrayBuffer())).toEqual(bytes.subarray(bytes.length - 10));
+    const outOfRange = await fetch(`${h.url}${result.audioUrl}`, { headers: { range: `bytes=${bytes.length}-` } });
+    expect(outOfRange.status).toBe(416);
+    const download = await fetch(`${h.url}${result.audioUrl}?download=1`);
+    expect(download.headers.get('content-disposition')).toMatch(/^attachment; filename="chorus-.+\.wav"$/);
+
+    const job = await client.trpc.job.get.query({ id: created.id });
+    expect(job).toMatchObject({ status: 'succeeded', seed: 1234, outputSha256: result.sha256, lastSeq: events.length, audioUrl: result.audioUrl });
+  });
+
+  it('resumes after a disconnect with exactly the missed events, and replays the whole log after the end', async () => {
+    const created = await client.trpc.job.create.mutate({ mode: 'cross_lingual', text: LONG_TEXT, promptUploadId: uploadId, seed: 7 });
+    const first = connectClient(h.url);
+    let cut!: () => void;
+    const cutPoint = new Promise<void>((r) => (cut = r));
+    const before = collectEvents(first, created.id, undefined, (e) => {
+      if (e.type === 'progress') cut();
+    });
+    await cutPoint;
+    first.close(); // the socket drops mid-job
+    const seen = [...before.events];
+    const lastSeen = seen.at(-1)!.seq;
+
+    const second = connectClient(h.url);
+    const after = collectEvents(second, created.id, String(lastSeen));
+    await after.done;
+    second.close();
+    expect(seqs(after.events)[0]).toBe(lastSeen + 1);
+    const combined = [...seen, ...after.events];
+    expect(seqs(combined)).toEqual(range(1, combined.length));
+    expect(combined.at(-1)).toMatchObject({ type: 'status', status: 'succeeded' });
+
+    // A page opened after the job ended replays the whole stored log, identical.
+    const late = connectClient(h.url);
+    const replay = collectEvents(late, created.id);
+    await replay.done;
+    late.close();
+    expect(replay.events).toEqual(combined);
+  });
+
+  it('resumes through wsLink’s own reconnect (the server drops the socket) without gaps or duplicates', async () => {
+    const created = await client.trpc.job.create.mutate({ mode: 'cross_lingual', text: LONG_TEXT, promptUploadId: uploadId, seed: 8 });
+    const c = connectClient(h.url);
+    let dropped = false;
+    const stream = collectEvents(c, created.id, undefined, (e) => {
+      if (!dropped && e.type === 'progress') {
+        dropped = true;
+        c.ws.connection?.ws.close(); // as if a proxy cut the connection
+      }
+    });
+    await stream.done;
+    c.close();
+    expect(dropped).toBe(true);
+    expect(seqs(stream.events)).toEqual(range(1, stream.events.length));
+    expect(stream.events.at(-1)).toMatchObject({ type: 'status', status: 'succeeded' });
+  });
+
+  it('lists history newest first with cursor paging and a status filter, and pushes changes live', async () => {
+    const changes: string[] = [];
+    const sub = client.trpc.job.onChange.subscribe(undefined, { onData: (c) => changes.push(`${c.kind}:${c.job.status}`) });
+    await new Promise((r) => setTimeout(r, 100));
+    const a = await client.trpc.job.create.mutate({ mode: 'pretrained', text: 'One.', speakerId: (await client.trpc.engine.list.query())[0]!.speakers[0]!.id });
+    const done = collectEvents(client, a.id);
+    await done.done;
+    sub.unsubscribe();
+    expect(changes[0]).toBe('created:queued');
+    expect(changes).toContain('updated:running');
+    expect(changes.at(-1)).toBe('updated:succeeded');
+
+    const page1 = await client.trpc.job.list.query({ limit: 2 });
+    expect(page1.items).toHaveLength(2);
+    expect(page1.items[0]!.id).toBe(a.id);
+    expect(page1.items[0]!.id > page1.items[1]!.id).toBe(true);
+    expect(page1.nextCursor).toBe(page1.items[1]!.id);
+    const page2 = await client.trpc.job.list.query({ limit: 2, cursor: page1.nextCursor });
+    expect(page2.items.every((j) => j.id < page1.items[1]!.id)).toBe(true);
+    const failed = await client.trpc.job.list.query({ status: 'failed' });
+    expect(failed.items).toEqual([]);
+  });
+
+  it('re-runs with the same seed to the same bytes, and with a new seed to different bytes', async () => {
+    const created = await client.trpc.job.create.mutate({ mode: 'instruct', text: 'Say it once more, gently.', promptUploadId: uploadId, instruct: 'say it gently', seed: 99 });
+    await collectEvents(client, created.id).done;
+    const same = await client.trpc.job.rerun.mutate({ id: created.id, seed: 'same' });
+    expect(same.seed).toBe(99);
+    const other = await client.trpc.job.rerun.mutate({ id: created.id, seed: 'random' });
+    await collectEvents(client, same.id).done;
+    await collectEvents(client, other.id).done;
+    const [orig, again, diff] = await Promise.all([created.id, same.id, other.id].map((id) => client.trpc.job.get.query({ id })));
+    expect(again!.parentId).toBe(created.id);
+    expect(again!.outputSha256).toBe(orig!.outputSha256);
+    expect(diff!.seed).not.toBe(99);
+    expect(diff!.outputSha256).not.toBe(orig!.outputSha256);
+  });
+});
