@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collectEvents, connectClient, range, seqs, startHarness, uploadReference, type Client, type Harness } from './support/harness.ts';
 import { freePort, spawnServer, waitForExit } from './support/server-process.ts';
 
-const LONG_TEXT = Array.from({ length: 14 }, (_, i) => `This is sentence number ${i + 1} of a long text that keeps the engine busy for a while.`).join(' ');
+const LONG_TEXT = Array.from({ length: 11 }, (_, i) => `This is sentence number ${i + 1} of a long text that keeps the engine busy for a while.`).join(' ');
 
 describe('cancel', () => {
   let h: Harness;
