@@ -6,3 +6,6 @@ export * from './drivers/in-process-bus.ts';
 export * from './drivers/embedded-queue.ts';
 export * from './worker/worker.ts';
 export type { WorkerLogger } from './worker/logger.ts';
+export * from './audio/decode.ts';
+export * from './audio/prompt-validation.ts';
+export { createBuiltinEngine, BUILTIN_ENGINE_INFO, type BuiltinEngineOptions } from './engines/builtin/index.ts';
