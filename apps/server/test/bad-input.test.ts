@@ -1,36 +1,29 @@
 import { openDb, type Db } from '@chorus/db';
 import { TRPCClientError } from '@trpc/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collectEvents, connectClient, startHarness, uploadReference, type Client, type Harness } from './support/harness.ts';
+import { collectEvents, useChorus } from './support/harness.ts';
 
 /** The tRPC error code the server put in the error's data. */
 const errorCode = (err: unknown): string | undefined => (err as { data?: { code?: string } }).data?.code;
 
 describe('bad input gets a precise error and writes nothing', () => {
-  let h: Harness;
-  let client: Client;
+  const chorus = useChorus();
   let db: Db;
-  let uploadId: string;
   let maxChars: number;
 
   beforeAll(async () => {
-    h = await startHarness();
-    client = connectClient(h.url);
-    db = await openDb(h.databaseUrl);
-    uploadId = (await uploadReference(h.url)).id;
-    maxChars = (await client.trpc.engine.list.query())[0]!.limits.maxTextChars;
+    db = await openDb(chorus.h.databaseUrl);
+    maxChars = (await chorus.client.trpc.engine.list.query())[0]!.limits.maxTextChars;
   });
   afterAll(async () => {
-    client?.close();
     await db?.$disconnect();
-    await h?.stop();
   });
 
   const expectRejected = async (input: unknown, code: string, message: RegExp): Promise<void> => {
     const before = await db.job.count();
     const eventsBefore = await db.jobEvent.count();
     // The input is deliberately not of the declared type: the server must reject it.
-    const err = await client.trpc.job.create.mutate(input as never).then(
+    const err = await chorus.client.trpc.job.create.mutate(input as never).then(
       () => null,
       (e: unknown) => e,
     );
@@ -42,7 +35,7 @@ describe('bad input gets a precise error and writes nothing', () => {
     expect(await db.jobEvent.count()).toBe(eventsBefore);
   };
 
-  const zeroShot = () => ({ mode: 'zero_shot', text: 'Hello.', promptUploadId: uploadId, promptText: 'Reference.' });
+  const zeroShot = () => ({ mode: 'zero_shot', text: 'Hello.', promptUploadId: chorus.uploadId, promptText: 'Reference.' });
 
   it('empty or whitespace-only text', async () => {
     await expectRejected({ ...zeroShot(), text: '' }, 'BAD_REQUEST', /Text is empty/);
@@ -56,10 +49,10 @@ describe('bad input gets a precise error and writes nothing', () => {
   });
   it('a mode’s missing field', async () => {
     await expectRejected({ mode: 'zero_shot', text: 'Hi.', promptText: 'x' }, 'BAD_REQUEST', /needs reference audio/);
-    await expectRejected({ mode: 'zero_shot', text: 'Hi.', promptUploadId: uploadId }, 'BAD_REQUEST', /needs promptText/);
+    await expectRejected({ mode: 'zero_shot', text: 'Hi.', promptUploadId: chorus.uploadId }, 'BAD_REQUEST', /needs promptText/);
     await expectRejected({ mode: 'cross_lingual', text: 'Hi.' }, 'BAD_REQUEST', /Cross-lingual cloning needs reference audio/);
-    await expectRejected({ mode: 'instruct', text: 'Hi.', promptUploadId: uploadId }, 'BAD_REQUEST', /Instruct mode needs an instruction/);
-    await expectRejected({ mode: 'instruct', text: 'Hi.', promptUploadId: uploadId, instruct: '   ' }, 'BAD_REQUEST', /Instruct mode needs an instruction/);
+    await expectRejected({ mode: 'instruct', text: 'Hi.', promptUploadId: chorus.uploadId }, 'BAD_REQUEST', /Instruct mode needs an instruction/);
+    await expectRejected({ mode: 'instruct', text: 'Hi.', promptUploadId: chorus.uploadId, instruct: '   ' }, 'BAD_REQUEST', /Instruct mode needs an instruction/);
     await expectRejected({ mode: 'pretrained', text: 'Hi.' }, 'BAD_REQUEST', /needs speakerId; available speakers: /);
     await expectRejected({ mode: 'pretrained', text: 'Hi.', speakerId: 'nobody' }, 'BAD_REQUEST', /Unknown speaker "nobody".*available speakers: /);
   });
@@ -77,29 +70,29 @@ describe('bad input gets a precise error and writes nothing', () => {
   });
   it('a job id that does not exist is NOT_FOUND everywhere', async () => {
     for (const call of [
-      () => client.trpc.job.get.query({ id: 'job_nope' }),
-      () => client.trpc.job.cancel.mutate({ id: 'job_nope' }),
-      () => client.trpc.job.rerun.mutate({ id: 'job_nope' }),
+      () => chorus.client.trpc.job.get.query({ id: 'job_nope' }),
+      () => chorus.client.trpc.job.cancel.mutate({ id: 'job_nope' }),
+      () => chorus.client.trpc.job.rerun.mutate({ id: 'job_nope' }),
     ]) {
       const err = (await call().catch((e: unknown) => e)) as TRPCClientError<never>;
       expect(err).toBeInstanceOf(TRPCClientError);
       expect(err.message).toBe('Job "job_nope" does not exist.');
       expect(errorCode(err)).toBe('NOT_FOUND');
     }
-    const audio = await fetch(`${h.url}/api/jobs/job_nope/audio`);
+    const audio = await fetch(`${chorus.h.url}/api/jobs/job_nope/audio`);
     expect(audio.status).toBe(404);
   });
   it('cancelling a finished job says why and changes nothing', async () => {
-    const created = await client.trpc.job.create.mutate({ mode: 'zero_shot', text: 'Done soon.', promptUploadId: uploadId, promptText: 'Reference.' });
-    await collectEvents(client, created.id).done;
+    const created = await chorus.client.trpc.job.create.mutate({ mode: 'zero_shot', text: 'Done soon.', promptUploadId: chorus.uploadId, promptText: 'Reference.' });
+    await collectEvents(chorus.client, created.id).done;
     const before = await db.job.findUniqueOrThrow({ where: { id: created.id } });
-    const err = (await client.trpc.job.cancel.mutate({ id: created.id }).catch((e: unknown) => e)) as TRPCClientError<never>;
+    const err = (await chorus.client.trpc.job.cancel.mutate({ id: created.id }).catch((e: unknown) => e)) as TRPCClientError<never>;
     expect(err.message).toBe(`Job "${created.id}" already succeeded; only queued or running jobs can be canceled.`);
     expect(errorCode(err)).toBe('PRECONDITION_FAILED');
     expect(await db.job.findUniqueOrThrow({ where: { id: created.id } })).toEqual(before);
   });
   it('the list and events inputs are validated too', async () => {
-    const err = (await client.trpc.job.list.query({ limit: 500 }).catch((e: unknown) => e)) as TRPCClientError<never>;
+    const err = (await chorus.client.trpc.job.list.query({ limit: 500 }).catch((e: unknown) => e)) as TRPCClientError<never>;
     expect(err.message).toMatch(/limit: limit must be 1–100/);
   });
 });

@@ -2,55 +2,42 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { openDb } from '@chorus/db';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collectEvents, connectClient, range, seqs, startHarness, uploadReference, type Client, type Harness } from './support/harness.ts';
+import { afterAll, describe, expect, it } from 'vitest';
+import { collectEvents, connectClient, LONG_TEXT, range, seqs, uploadReference, useChorus } from './support/harness.ts';
 import { freePort, spawnServer, waitForExit } from './support/server-process.ts';
 
-const LONG_TEXT = Array.from({ length: 11 }, (_, i) => `This is sentence number ${i + 1} of a long text that keeps the engine busy for a while.`).join(' ');
-
 describe('cancel', () => {
-  let h: Harness;
-  let client: Client;
-  let uploadId: string;
-  beforeAll(async () => {
-    h = await startHarness();
-    client = connectClient(h.url);
-    uploadId = (await uploadReference(h.url)).id;
-  });
-  afterAll(async () => {
-    client?.close();
-    await h?.stop();
-  });
+  const chorus = useChorus();
 
   it('stops a running job within 1 s and ends it canceled', async () => {
-    const job = await client.trpc.job.create.mutate({ mode: 'cross_lingual', text: LONG_TEXT, promptUploadId: uploadId });
+    const job = await chorus.client.trpc.job.create.mutate({ mode: 'cross_lingual', text: LONG_TEXT, promptUploadId: chorus.uploadId });
     let running!: () => void;
     const isRunning = new Promise<void>((r) => (running = r));
-    const stream = collectEvents(client, job.id, undefined, (e) => {
+    const stream = collectEvents(chorus.client, job.id, undefined, (e) => {
       if (e.type === 'progress') running();
     });
     await isRunning;
     const t0 = performance.now();
-    await client.trpc.job.cancel.mutate({ id: job.id });
+    await chorus.client.trpc.job.cancel.mutate({ id: job.id });
     await stream.done;
     const stoppedAfterMs = performance.now() - t0;
     expect(stoppedAfterMs).toBeLessThan(1000);
     expect(stream.events.at(-1)).toMatchObject({ type: 'status', status: 'canceled' });
     expect(stream.events.some((e) => e.type === 'result')).toBe(false);
     expect(seqs(stream.events)).toEqual(range(1, stream.events.length));
-    const after = await client.trpc.job.get.query({ id: job.id });
+    const after = await chorus.client.trpc.job.get.query({ id: job.id });
     expect(after.status).toBe('canceled');
     expect(after.audioUrl).toBeNull();
   });
 
   it('cancels a queued job at once', async () => {
-    const running = await client.trpc.job.create.mutate({ mode: 'cross_lingual', text: LONG_TEXT, promptUploadId: uploadId });
-    const queued = await client.trpc.job.create.mutate({ mode: 'cross_lingual', text: 'Waiting.', promptUploadId: uploadId });
+    const running = await chorus.client.trpc.job.create.mutate({ mode: 'cross_lingual', text: LONG_TEXT, promptUploadId: chorus.uploadId });
+    const queued = await chorus.client.trpc.job.create.mutate({ mode: 'cross_lingual', text: 'Waiting.', promptUploadId: chorus.uploadId });
     expect(queued.queuePosition).toBeGreaterThanOrEqual(1);
-    const canceled = await client.trpc.job.cancel.mutate({ id: queued.id });
+    const canceled = await chorus.client.trpc.job.cancel.mutate({ id: queued.id });
     expect(canceled.status).toBe('canceled');
-    await client.trpc.job.cancel.mutate({ id: running.id });
-    const events = collectEvents(client, queued.id);
+    await chorus.client.trpc.job.cancel.mutate({ id: running.id });
+    const events = collectEvents(chorus.client, queued.id);
     await events.done;
     expect(events.events.map((e) => (e.type === 'status' ? e.status : e.type))).toEqual(['queued', 'log', 'log', 'canceled']);
   });

@@ -1,35 +1,17 @@
 import { createHash } from 'node:crypto';
 import { decodeWav } from '@chorus/inference';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collectEvents, connectClient, range, seqs, startHarness, uploadReference, type Client, type Harness } from './support/harness.ts';
-
-const LONG_TEXT =
-  'Chorus streams every stage of a job as it happens. The first sentence is short. ' +
-  'Then a second one follows, a little longer than the first, so the engine has work to do. ' +
-  'A third sentence keeps it busy. A fourth sentence arrives. A fifth one closes the paragraph. ' +
-  'And a sixth sentence, for good measure, ends the text.';
+import { describe, expect, it } from 'vitest';
+import { collectEvents, connectClient, LONG_TEXT, range, seqs, useChorus } from './support/harness.ts';
 
 describe('a job over a real socket', () => {
-  let h: Harness;
-  let client: Client;
-  let uploadId: string;
-
-  beforeAll(async () => {
-    h = await startHarness();
-    client = connectClient(h.url);
-    uploadId = (await uploadReference(h.url)).id;
-  });
-  afterAll(async () => {
-    client?.close();
-    await h?.stop();
-  });
+  const chorus = useChorus();
 
   it('streams status, stage, progress, log and result in order with seq 1, 2, 3… and serves the WAV with Range', async () => {
-    const created = await client.trpc.job.create.mutate({ mode: 'zero_shot', text: 'Hello from Chorus. 这是一个测试。', promptUploadId: uploadId, promptText: 'A reference voice.', seed: 1234 });
+    const created = await chorus.client.trpc.job.create.mutate({ mode: 'zero_shot', text: 'Hello from Chorus. 这是一个测试。', promptUploadId: chorus.uploadId, promptText: 'A reference voice.', seed: 1234 });
     expect(created).toMatchObject({ seed: 1234, status: 'queued' });
     expect(created.queuePosition).toBeGreaterThanOrEqual(1);
 
-    const stream = collectEvents(client, created.id);
+    const stream = collectEvents(chorus.client, created.id);
     await stream.done;
     const events = stream.events;
     expect(seqs(events)).toEqual(range(1, events.length));
@@ -53,7 +35,7 @@ describe('a job over a real socket', () => {
 
     const result = events.find((e) => e.type === 'result')!;
     if (result.type !== 'result') throw new Error('unreachable');
-    const full = await fetch(`${h.url}${result.audioUrl}`);
+    const full = await fetch(`${chorus.h.url}${result.audioUrl}`);
     expect(full.status).toBe(200);
     expect(full.headers.get('content-type')).toBe('audio/wav');
     expect(full.headers.get('accept-ranges')).toBe('bytes');
@@ -63,27 +45,27 @@ describe('a job over a real socket', () => {
     expect(decoded.sampleRate).toBe(24000);
     expect(decoded.channels).toHaveLength(1);
 
-    const partial = await fetch(`${h.url}${result.audioUrl}`, { headers: { range: 'bytes=0-11' } });
+    const partial = await fetch(`${chorus.h.url}${result.audioUrl}`, { headers: { range: 'bytes=0-11' } });
     expect(partial.status).toBe(206);
     expect(partial.headers.get('content-range')).toBe(`bytes 0-11/${bytes.length}`);
     const head = new Uint8Array(await partial.arrayBuffer());
     expect(Buffer.from(head.subarray(0, 4)).toString()).toBe('RIFF');
     expect(Buffer.from(head.subarray(8, 12)).toString()).toBe('WAVE');
-    const tail = await fetch(`${h.url}${result.audioUrl}`, { headers: { range: 'bytes=-10' } });
+    const tail = await fetch(`${chorus.h.url}${result.audioUrl}`, { headers: { range: 'bytes=-10' } });
     expect(tail.status).toBe(206);
     expect(new Uint8Array(await tail.arrayBuffer())).toEqual(bytes.subarray(bytes.length - 10));
-    const outOfRange = await fetch(`${h.url}${result.audioUrl}`, { headers: { range: `bytes=${bytes.length}-` } });
+    const outOfRange = await fetch(`${chorus.h.url}${result.audioUrl}`, { headers: { range: `bytes=${bytes.length}-` } });
     expect(outOfRange.status).toBe(416);
-    const download = await fetch(`${h.url}${result.audioUrl}?download=1`);
+    const download = await fetch(`${chorus.h.url}${result.audioUrl}?download=1`);
     expect(download.headers.get('content-disposition')).toMatch(/^attachment; filename="chorus-.+\.wav"$/);
 
-    const job = await client.trpc.job.get.query({ id: created.id });
+    const job = await chorus.client.trpc.job.get.query({ id: created.id });
     expect(job).toMatchObject({ status: 'succeeded', seed: 1234, outputSha256: result.sha256, lastSeq: events.length, audioUrl: result.audioUrl });
   });
 
   it('resumes after a disconnect with exactly the missed events, and replays the whole log after the end', async () => {
-    const created = await client.trpc.job.create.mutate({ mode: 'cross_lingual', text: LONG_TEXT, promptUploadId: uploadId, seed: 7 });
-    const first = connectClient(h.url);
+    const created = await chorus.client.trpc.job.create.mutate({ mode: 'cross_lingual', text: LONG_TEXT, promptUploadId: chorus.uploadId, seed: 7 });
+    const first = connectClient(chorus.h.url);
     let cut!: () => void;
     const cutPoint = new Promise<void>((r) => (cut = r));
     const before = collectEvents(first, created.id, undefined, (e) => {
@@ -94,7 +76,7 @@ describe('a job over a real socket', () => {
     const seen = [...before.events];
     const lastSeen = seen.at(-1)!.seq;
 
-    const second = connectClient(h.url);
+    const second = connectClient(chorus.h.url);
     const after = collectEvents(second, created.id, String(lastSeen));
     await after.done;
     second.close();
@@ -104,7 +86,7 @@ describe('a job over a real socket', () => {
     expect(combined.at(-1)).toMatchObject({ type: 'status', status: 'succeeded' });
 
     // A page opened after the job ended replays the whole stored log, identical.
-    const late = connectClient(h.url);
+    const late = connectClient(chorus.h.url);
     const replay = collectEvents(late, created.id);
     await replay.done;
     late.close();
@@ -112,8 +94,8 @@ describe('a job over a real socket', () => {
   });
 
   it('resumes through wsLink’s own reconnect (the server drops the socket) without gaps or duplicates', async () => {
-    const created = await client.trpc.job.create.mutate({ mode: 'cross_lingual', text: LONG_TEXT, promptUploadId: uploadId, seed: 8 });
-    const c = connectClient(h.url);
+    const created = await chorus.client.trpc.job.create.mutate({ mode: 'cross_lingual', text: LONG_TEXT, promptUploadId: chorus.uploadId, seed: 8 });
+    const c = connectClient(chorus.h.url);
     let dropped = false;
     const stream = collectEvents(c, created.id, undefined, (e) => {
       if (!dropped && e.type === 'progress') {
@@ -130,36 +112,36 @@ describe('a job over a real socket', () => {
 
   it('lists history newest first with cursor paging and a status filter, and pushes changes live', async () => {
     const changes: string[] = [];
-    const sub = client.trpc.job.onChange.subscribe(undefined, { onData: (c) => changes.push(`${c.kind}:${c.job.status}`) });
+    const sub = chorus.client.trpc.job.onChange.subscribe(undefined, { onData: (c) => changes.push(`${c.kind}:${c.job.status}`) });
     await new Promise((r) => setTimeout(r, 100));
-    const a = await client.trpc.job.create.mutate({ mode: 'pretrained', text: 'One.', speakerId: (await client.trpc.engine.list.query())[0]!.speakers[0]!.id });
-    const done = collectEvents(client, a.id);
+    const a = await chorus.client.trpc.job.create.mutate({ mode: 'pretrained', text: 'One.', speakerId: (await chorus.client.trpc.engine.list.query())[0]!.speakers[0]!.id });
+    const done = collectEvents(chorus.client, a.id);
     await done.done;
     sub.unsubscribe();
     expect(changes[0]).toBe('created:queued');
     expect(changes).toContain('updated:running');
     expect(changes.at(-1)).toBe('updated:succeeded');
 
-    const page1 = await client.trpc.job.list.query({ limit: 2 });
+    const page1 = await chorus.client.trpc.job.list.query({ limit: 2 });
     expect(page1.items).toHaveLength(2);
     expect(page1.items[0]!.id).toBe(a.id);
     expect(page1.items[0]!.id > page1.items[1]!.id).toBe(true);
     expect(page1.nextCursor).toBe(page1.items[1]!.id);
-    const page2 = await client.trpc.job.list.query({ limit: 2, cursor: page1.nextCursor });
+    const page2 = await chorus.client.trpc.job.list.query({ limit: 2, cursor: page1.nextCursor });
     expect(page2.items.every((j) => j.id < page1.items[1]!.id)).toBe(true);
-    const failed = await client.trpc.job.list.query({ status: 'failed' });
+    const failed = await chorus.client.trpc.job.list.query({ status: 'failed' });
     expect(failed.items).toEqual([]);
   });
 
   it('re-runs with the same seed to the same bytes, and with a new seed to different bytes', async () => {
-    const created = await client.trpc.job.create.mutate({ mode: 'instruct', text: 'Say it once more, gently.', promptUploadId: uploadId, instruct: 'say it gently', seed: 99 });
-    await collectEvents(client, created.id).done;
-    const same = await client.trpc.job.rerun.mutate({ id: created.id, seed: 'same' });
+    const created = await chorus.client.trpc.job.create.mutate({ mode: 'instruct', text: 'Say it once more, gently.', promptUploadId: chorus.uploadId, instruct: 'say it gently', seed: 99 });
+    await collectEvents(chorus.client, created.id).done;
+    const same = await chorus.client.trpc.job.rerun.mutate({ id: created.id, seed: 'same' });
     expect(same.seed).toBe(99);
-    const other = await client.trpc.job.rerun.mutate({ id: created.id, seed: 'random' });
-    await collectEvents(client, same.id).done;
-    await collectEvents(client, other.id).done;
-    const [orig, again, diff] = await Promise.all([created.id, same.id, other.id].map((id) => client.trpc.job.get.query({ id })));
+    const other = await chorus.client.trpc.job.rerun.mutate({ id: created.id, seed: 'random' });
+    await collectEvents(chorus.client, same.id).done;
+    await collectEvents(chorus.client, other.id).done;
+    const [orig, again, diff] = await Promise.all([created.id, same.id, other.id].map((id) => chorus.client.trpc.job.get.query({ id })));
     expect(again!.parentId).toBe(created.id);
     expect(again!.outputSha256).toBe(orig!.outputSha256);
     expect(diff!.seed).not.toBe(99);

@@ -4,9 +4,10 @@ import path from 'node:path';
 import type { AppRouter, JobEvent, UploadResult } from '@chorus/api';
 import { createTRPCClient, createWSClient, httpLink, splitLink, wsLink, type TRPCClient } from '@trpc/client';
 import pino from 'pino';
+import { afterAll, beforeAll } from 'vitest';
 import WebSocket from 'ws';
 import { loadConfig, startChorus, type RunningChorus } from '../../src/index.ts';
-import { makeReferenceVoice } from './reference-voice.ts';
+import { voicedWav } from '../helpers/audio.ts';
 
 export interface Harness {
   chorus: RunningChorus;
@@ -60,7 +61,8 @@ export function connectClient(url: string, opts: { retryDelayMs?: (attempt: numb
   return { trpc, ws, close: () => ws.close() };
 }
 
-export async function uploadReference(url: string, bytes: Uint8Array = makeReferenceVoice()): Promise<UploadResult> {
+/** Upload a 3 s voiced, speech-like reference clip (or the given bytes). */
+export async function uploadReference(url: string, bytes: Uint8Array = voicedWav({ sampleRate: 24000, seconds: 3, f0: 140 })): Promise<UploadResult> {
   const res = await fetch(`${url}/api/uploads`, { method: 'POST', body: bytes, headers: { 'content-type': 'audio/wav' } });
   if (res.status !== 201 && res.status !== 200) throw new Error(`upload failed: ${res.status} ${await res.text()}`);
   return (await res.json()) as UploadResult;
@@ -101,3 +103,28 @@ export function collectEvents(client: Client, id: string, lastEventId?: string, 
 export const seqs = (events: JobEvent[]): number[] => events.map((e) => e.seq);
 export const range = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export interface ChorusFixture {
+  h: Harness;
+  client: Client;
+  /** A 3 s reference clip uploaded to this server. */
+  uploadId: string;
+}
+
+/** Start a server, a client and a reference upload for one describe block; stop them after it. */
+export function useChorus(env: Record<string, string> = {}): ChorusFixture {
+  const fixture = {} as ChorusFixture;
+  beforeAll(async () => {
+    fixture.h = await startHarness(env);
+    fixture.client = connectClient(fixture.h.url);
+    fixture.uploadId = (await uploadReference(fixture.h.url)).id;
+  });
+  afterAll(async () => {
+    fixture.client?.close();
+    await fixture.h?.stop();
+  });
+  return fixture;
+}
+
+/** A text long enough (many segments, under the built-in engine's limit) to keep a job running a while. */
+export const LONG_TEXT = Array.from({ length: 11 }, (_, i) => `This is sentence number ${i + 1} of a long text that keeps the engine busy for a while.`).join(' ');
