@@ -4,7 +4,7 @@ import path from 'node:path';
 import { openDb } from '@chorus/db';
 import { afterAll, describe, expect, it } from 'vitest';
 import { collectEvents, connectClient, LONG_TEXT, range, seqs, uploadReference, useChorus } from './support/harness.ts';
-import { freePort, spawnServer, waitForExit } from './support/server-process.ts';
+import { freePort, killSpawnedServers, spawnServer, waitForExit } from './support/server-process.ts';
 
 describe('cancel', () => {
   const chorus = useChorus();
@@ -34,19 +34,30 @@ describe('cancel', () => {
     const running = await chorus.client.trpc.job.create.mutate({ mode: 'cross_lingual', text: LONG_TEXT, promptUploadId: chorus.uploadId });
     const queued = await chorus.client.trpc.job.create.mutate({ mode: 'cross_lingual', text: 'Waiting.', promptUploadId: chorus.uploadId });
     expect(queued.queuePosition).toBeGreaterThanOrEqual(1);
+    const third = await chorus.client.trpc.job.create.mutate({ mode: 'cross_lingual', text: 'Third in line.', promptUploadId: chorus.uploadId });
+    expect(third.queuePosition).toBe(queued.queuePosition! + 1);
     const canceled = await chorus.client.trpc.job.cancel.mutate({ id: queued.id });
     expect(canceled.status).toBe('canceled');
     await chorus.client.trpc.job.cancel.mutate({ id: running.id });
     const events = collectEvents(chorus.client, queued.id);
     await events.done;
     expect(events.events.map((e) => (e.type === 'status' ? e.status : e.type))).toEqual(['queued', 'log', 'log', 'canceled']);
+    // The job behind it is told its new place in line once the one ahead leaves the queue.
+    const behind = collectEvents(chorus.client, third.id);
+    await behind.done;
+    const positions = behind.events.flatMap((e) => (e.type === 'status' && e.status === 'queued' ? [e.queuePosition] : []));
+    expect(positions[0]).toBe(third.queuePosition);
+    expect(positions.at(-1)).toBe(1);
   });
 });
 
 describe('restart recovery', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chorus-restart-'));
   const env = { DATABASE_URL: `file:${path.join(dir, 'chorus.db')}`, CHORUS_DATA_DIR: path.join(dir, 'data'), CHORUS_WORKER_CONCURRENCY: '1' };
-  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+  afterAll(() => {
+    killSpawnedServers();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
 
   it('after a kill, the running job is re-queued once with a warning and both it and the queued job finish', async () => {
     const port = await freePort();

@@ -1,4 +1,4 @@
-import type { JobEventLog } from '@chorus/api';
+import { announceQueuePositions, type JobEventLog } from '@chorus/api';
 import type { Db, Job } from '@chorus/db';
 import type { EngineRegistry } from '../engines/registry.ts';
 import type { WorkerLogger } from './logger.ts';
@@ -23,9 +23,6 @@ interface Running {
   reason: StopReason;
   done: Promise<void>;
 }
-
-/** Maximum number of waiting jobs told their new queue position after each dequeue. */
-const POSITION_UPDATES = 50;
 
 /**
  * Takes queued jobs in FIFO order (Job rows are the queue), runs up to `concurrency` at
@@ -101,7 +98,7 @@ export class Worker {
       const job = await this.claimNext();
       if (!job) return;
       this.launch(job);
-      await this.announceQueuePositions();
+      await announceQueuePositions(this.options.db, this.options.events);
     }
   }
 
@@ -144,21 +141,5 @@ export class Worker {
         this.running.delete(job.id);
         this.wake();
       });
-  }
-
-  /** Tell waiting jobs their new place in line after one left the queue. */
-  private async announceQueuePositions(): Promise<void> {
-    const { db, events } = this.options;
-    const waiting = await db.job.findMany({
-      where: { status: 'queued' },
-      orderBy: [{ queuedAt: 'asc' }, { id: 'asc' }],
-      take: POSITION_UPDATES,
-      select: { id: true },
-    });
-    await Promise.all(
-      waiting.map((w, i) =>
-        events.append(w.id, [{ type: 'status', status: 'queued', queuePosition: i + 1 }], { expectStatus: ['queued'] }),
-      ),
-    );
   }
 }

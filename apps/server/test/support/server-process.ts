@@ -22,6 +22,14 @@ export interface ServerProcess {
   output: () => string;
 }
 
+const spawned = new Set<ChildProcess>();
+
+/** Kill every server a test started and did not stop (e.g. after a failed assertion). */
+export function killSpawnedServers(): void {
+  for (const child of spawned) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  spawned.clear();
+}
+
 /** Start the real server entry point (`src/main.ts`) as its own process and wait for /healthz. */
 export async function spawnServer(env: Record<string, string>, port: number): Promise<ServerProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
@@ -29,6 +37,7 @@ export async function spawnServer(env: Record<string, string>, port: number): Pr
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  spawned.add(child);
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));

@@ -16,6 +16,7 @@ import type { UploadWarning } from '../schemas/upload.ts';
 import { newId } from '../ids.ts';
 import { checkJobInput } from '../services/job-rules.ts';
 import { loadJobSummary } from '../services/job-summary.ts';
+import { announceQueuePositions } from '../services/queue-positions.ts';
 import { createRouter, publicProcedure, type ApiContext } from '../trpc.ts';
 import { streamJobEvents } from './job-events-stream.ts';
 
@@ -134,6 +135,8 @@ export const jobRouter = createRouter({
         });
       }
       await ctx.queue.abortRunning(job.id);
+    } else {
+      await announceQueuePositions(ctx.db, ctx.events);
     }
     return loadJobSummary(ctx.db, await findJobOrThrow(ctx, job.id));
   }),

@@ -1,0 +1,45 @@
+import type { JobMode, JobStatus, UploadWarning } from '@chorus/api/schemas';
+
+/** Human names and one-line explanations for the synthesis modes. */
+export const MODE_INFO: Record<JobMode, { label: string; description: string }> = {
+  zero_shot: {
+    label: 'Zero-shot clone',
+    description: 'Clone the reference voice; you give the transcript of what the reference says.',
+  },
+  cross_lingual: {
+    label: 'Cross-lingual clone',
+    description: 'Clone the reference voice speaking another language; no transcript needed.',
+  },
+  instruct: {
+    label: 'Instructed clone',
+    description: 'Clone the reference voice and steer the delivery with a style instruction.',
+  },
+  pretrained: {
+    label: 'Pretrained speaker',
+    description: "Use one of the engine's built-in voices; no reference audio needed.",
+  },
+};
+
+export const STATUS_LABEL: Record<JobStatus, string> = {
+  queued: 'Queued',
+  running: 'Running',
+  succeeded: 'Succeeded',
+  failed: 'Failed',
+  canceled: 'Canceled',
+};
+
+export const WARNING_LABEL: Record<UploadWarning['code'], string> = {
+  CLIPPING: 'Clipping',
+  LOW_LEVEL: 'Quiet',
+  LEADING_SILENCE: 'Leading silence',
+  TRAILING_SILENCE: 'Trailing silence',
+  LOW_SAMPLE_RATE: 'Low sample rate',
+};
+
+/** Which inputs each mode uses; mirrors the server's per-mode rules. */
+export const MODE_FIELDS: Record<JobMode, { reference: boolean; transcript: boolean; instruct: boolean; speaker: boolean }> = {
+  zero_shot: { reference: true, transcript: true, instruct: false, speaker: false },
+  cross_lingual: { reference: true, transcript: false, instruct: false, speaker: false },
+  instruct: { reference: true, transcript: false, instruct: true, speaker: false },
+  pretrained: { reference: false, transcript: false, instruct: false, speaker: true },
+};

@@ -1,0 +1,62 @@
+import { useState } from 'react';
+import { JOB_STATUSES, type JobStatus } from '@chorus/api/schemas';
+import { InlineError } from '../components/InlineError.tsx';
+import { STATUS_LABEL } from '../lib/labels.ts';
+import { hrefs } from '../router/hashRouter.ts';
+import { HistoryRow } from './history/HistoryRow.tsx';
+import { useLiveJobList } from './history/useLiveJobList.ts';
+
+/** Every job, newest first, live. */
+export function HistoryPage() {
+  const [status, setStatus] = useState<JobStatus | undefined>(undefined);
+  const { list, liveError } = useLiveJobList(status);
+  const jobs = list.data?.pages.flatMap((page) => page.items) ?? [];
+
+  return (
+    <div className="page history-page">
+      <div className="page-head">
+        <h1>History</h1>
+        <div className="field inline">
+          <label htmlFor="history-status">Status</label>
+          <select
+            id="history-status"
+            value={status ?? ''}
+            onChange={(e) => setStatus(e.target.value === '' ? undefined : (e.target.value as JobStatus))}
+            data-testid="history-filter"
+          >
+            <option value="">All</option>
+            {JOB_STATUSES.map((s) => (
+              <option key={s} value={s}>
+                {STATUS_LABEL[s]}
+              </option>
+            ))}
+          </select>
+        </div>
+      </div>
+      <InlineError message={liveError ? `Live updates stopped: ${liveError}` : null} />
+      {list.isPending ? (
+        <p className="muted">Loading jobs…</p>
+      ) : list.isError ? (
+        <InlineError message={`Could not load jobs: ${list.error.message}`} />
+      ) : jobs.length === 0 ? (
+        <p className="empty" data-testid="history-empty">
+          {status ? `No ${STATUS_LABEL[status].toLowerCase()} jobs.` : 'No jobs yet.'} <a href={hrefs.newJob()}>Create one</a>.
+        </p>
+      ) : (
+        <ul className="history-list" data-testid="history-list">
+          {jobs.map((job) => (
+            <HistoryRow key={job.id} job={job} />
+          ))}
+        </ul>
+      )}
+      {list.hasNextPage ? (
+        <div className="load-more">
+          <button type="button" className="button" onClick={() => void list.fetchNextPage()} disabled={list.isFetchingNextPage} data-testid="load-more">
+            {list.isFetchingNextPage ? 'Loading…' : 'Load more'}
+          </button>
+        </div>
+      ) : null}
+      {list.isFetchNextPageError ? <InlineError message={`Could not load more: ${list.error?.message ?? ''}`} /> : null}
+    </div>
+  );
+}
