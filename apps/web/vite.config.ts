@@ -14,6 +14,9 @@ export default defineConfig({
       onwarn(warning, warn) {
         // zod ships /* @__PURE__ */ comments in places Rollup ignores; harmless noise.
         if (warning.code === 'INVALID_ANNOTATION' && warning.id?.includes('/zod/')) return;
+        // React Query marks modules "use client" for React Server Components; meaningless in an SPA.
+        if ((warning.code === 'MODULE_LEVEL_DIRECTIVE' || warning.code === 'SOURCEMAP_ERROR') && warning.message.includes('use client')) return;
+        if (warning.code === 'SOURCEMAP_ERROR' && warning.id?.includes('/@tanstack/')) return;
         warn(warning);
       },
     },
