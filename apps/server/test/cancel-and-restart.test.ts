@@ -99,4 +99,32 @@ describe('restart recovery', () => {
       expect(await waitForExit(second.child)).toBe(0);
     }
   });
+
+  it('on SIGTERM puts a running job back in the queue, consistently, and exits 0', async () => {
+    const port = await freePort();
+    const server = await spawnServer({ ...env, CHORUS_SHUTDOWN_GRACE_MS: '0' }, port);
+    const client = connectClient(server.url);
+    const uploadId = (await uploadReference(server.url)).id;
+    const job = await client.trpc.job.create.mutate({ mode: 'cross_lingual', text: LONG_TEXT, promptUploadId: uploadId });
+    let inProgress!: () => void;
+    const started = new Promise<void>((r) => (inProgress = r));
+    collectEvents(client, job.id, undefined, (e) => {
+      if (e.type === 'progress') inProgress();
+    }).done.catch(() => undefined);
+    await started;
+    server.child.kill('SIGTERM');
+    expect(await waitForExit(server.child)).toBe(0);
+    client.close();
+    const db = await openDb(env.DATABASE_URL);
+    try {
+      const row = await db.job.findUniqueOrThrow({ where: { id: job.id } });
+      expect(row.status).toBe('queued');
+      const events = await db.jobEvent.findMany({ where: { jobId: job.id }, orderBy: { seq: 'asc' } });
+      expect(events.map((e) => e.seq)).toEqual(range(1, row.lastSeq));
+      expect(JSON.parse(events.at(-1)!.payload)).toMatchObject({ type: 'status', status: 'queued', reason: 'server shutdown' });
+      expect(JSON.parse(events.at(-2)!.payload).message).toMatch(/shutting down/);
+    } finally {
+      await db.$disconnect();
+    }
+  });
 });

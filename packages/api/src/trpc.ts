@@ -22,6 +22,8 @@ const t = initTRPC.context<ApiContext>().create({
       message: zodError ? describeZodError(zodError) : shape.message,
       data: {
         ...shape.data,
+        // Stacks stay in the server log; clients get the message and code.
+        stack: undefined,
         zodIssues: zodError ? zodError.issues.map((i) => ({ path: i.path.map(String), message: i.message })) : null,
       },
     };
