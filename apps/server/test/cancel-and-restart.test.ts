@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { openDb } from '@chorus/db';
 import { afterAll, describe, expect, it } from 'vitest';
-import { collectEvents, connectClient, LONG_TEXT, range, seqs, uploadReference, useChorus } from './support/harness.ts';
+import { collectEvents, collectUntilProgress, connectClient, LONG_TEXT, range, seqs, uploadReference, useChorus } from './support/harness.ts';
 import { freePort, killSpawnedServers, spawnServer, waitForExit } from './support/server-process.ts';
 
 describe('cancel', () => {
@@ -11,12 +11,8 @@ describe('cancel', () => {
 
   it('stops a running job within 1 s and ends it canceled', async () => {
     const job = await chorus.client.trpc.job.create.mutate({ mode: 'cross_lingual', text: LONG_TEXT, promptUploadId: chorus.uploadId });
-    let running!: () => void;
-    const isRunning = new Promise<void>((r) => (running = r));
-    const stream = collectEvents(chorus.client, job.id, undefined, (e) => {
-      if (e.type === 'progress') running();
-    });
-    await isRunning;
+    const { stream, progressing } = collectUntilProgress(chorus.client, job.id);
+    await progressing;
     const t0 = performance.now();
     await chorus.client.trpc.job.cancel.mutate({ id: job.id });
     await stream.done;
@@ -66,12 +62,9 @@ describe('restart recovery', () => {
     const uploadId = (await uploadReference(first.url)).id;
     const running = await client.trpc.job.create.mutate({ mode: 'cross_lingual', text: LONG_TEXT, promptUploadId: uploadId, seed: 5 });
     const queued = await client.trpc.job.create.mutate({ mode: 'cross_lingual', text: 'I was waiting in line.', promptUploadId: uploadId, seed: 6 });
-    let inProgress!: () => void;
-    const started = new Promise<void>((r) => (inProgress = r));
-    collectEvents(client, running.id, undefined, (e) => {
-      if (e.type === 'progress') inProgress();
-    }).done.catch(() => undefined);
-    await started;
+    const { stream, progressing } = collectUntilProgress(client, running.id);
+    stream.done.catch(() => undefined); // the server is killed mid-stream on purpose
+    await progressing;
     first.child.kill('SIGKILL');
     await waitForExit(first.child);
     client.close();
@@ -106,12 +99,9 @@ describe('restart recovery', () => {
     const client = connectClient(server.url);
     const uploadId = (await uploadReference(server.url)).id;
     const job = await client.trpc.job.create.mutate({ mode: 'cross_lingual', text: LONG_TEXT, promptUploadId: uploadId });
-    let inProgress!: () => void;
-    const started = new Promise<void>((r) => (inProgress = r));
-    collectEvents(client, job.id, undefined, (e) => {
-      if (e.type === 'progress') inProgress();
-    }).done.catch(() => undefined);
-    await started;
+    const { stream, progressing } = collectUntilProgress(client, job.id);
+    stream.done.catch(() => undefined); // the server is killed mid-stream on purpose
+    await progressing;
     server.child.kill('SIGTERM');
     expect(await waitForExit(server.child)).toBe(0);
     client.close();

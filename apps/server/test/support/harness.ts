@@ -100,6 +100,16 @@ export function collectEvents(client: Client, id: string, lastEventId?: string, 
   return { events, ids, done, unsubscribe: () => sub.unsubscribe() };
 }
 
+/** Subscribe to a job and resolve once it reports its first progress (it is really running). */
+export function collectUntilProgress(client: Client, id: string): { stream: Collected; progressing: Promise<void> } {
+  let signal!: () => void;
+  const progressing = new Promise<void>((r) => (signal = r));
+  const stream = collectEvents(client, id, undefined, (e) => {
+    if (e.type === 'progress') signal();
+  });
+  return { stream, progressing };
+}
+
 export const seqs = (events: JobEvent[]): number[] => events.map((e) => e.seq);
 export const range = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
