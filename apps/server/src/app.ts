@@ -23,7 +23,8 @@ export interface RunningChorus {
 export async function startChorus(config: Config, logger: Logger): Promise<RunningChorus> {
   await migrateDatabase(config.databaseUrl);
   const db = await openDb(config.databaseUrl);
-  const engines = new EngineRegistry([await createBuiltinEngine()]);
+  // One synthesis thread per job slot, so concurrent jobs really run in parallel.
+  const engines = new EngineRegistry([await createBuiltinEngine({ workers: config.workerConcurrency })]);
   const bus = new InProcessEventBus();
   const events = new JobEventLog(db, bus);
   const worker = new Worker({

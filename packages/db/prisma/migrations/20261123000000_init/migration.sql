@@ -72,10 +72,7 @@ CREATE TABLE "JobEvent" (
 CREATE UNIQUE INDEX "Upload_sha256_key" ON "Upload"("sha256");
 
 -- CreateIndex
-CREATE INDEX "Job_createdAt_id_idx" ON "Job"("createdAt", "id");
-
--- CreateIndex
-CREATE INDEX "Job_status_createdAt_id_idx" ON "Job"("status", "createdAt", "id");
+CREATE INDEX "Job_status_id_idx" ON "Job"("status", "id");
 
 -- CreateIndex
 CREATE INDEX "Job_status_queuedAt_id_idx" ON "Job"("status", "queuedAt", "id");
