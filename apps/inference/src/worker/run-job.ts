@@ -3,12 +3,14 @@ import type { Db, Job } from '@chorus/db';
 import { EngineError, type Engine, type EngineEvent, type EngineInput } from '../engine/engine.ts';
 import { storeJobOutput } from './output-store.ts';
 import { loadPromptAudio } from './prompt-loader.ts';
+import type { WorkerLogger } from './logger.ts';
 import { ProgressThrottle } from './progress-throttle.ts';
 
 type ProgressBody = Extract<JobEventBody, { type: 'progress' }>;
 
 export interface RunJobDeps {
   db: Db;
+  logger: WorkerLogger;
   events: JobEventLog;
   dataDir: string;
   progressIntervalMs: number;
@@ -27,8 +29,11 @@ export async function runJob(deps: RunJobDeps, job: Job, engine: Engine, signal:
   let currentStage = stages[0]?.name ?? 'run';
   let tail: Promise<unknown> = Promise.resolve();
   // Appends are chained per job inside JobEventLog; we keep the last promise to await it.
+  // A failed write must not become an unhandled rejection (it would end the process).
   const record = (bodies: JobEventBody[]): void => {
-    tail = events.append(job.id, bodies, { expectStatus: ['running'] });
+    tail = events.append(job.id, bodies, { expectStatus: ['running'] }).catch((err: unknown) => {
+      deps.logger.error({ err, jobId: job.id }, 'could not record a job event');
+    });
   };
   const throttle = new ProgressThrottle<ProgressBody>(deps.progressIntervalMs, (p) => record([p]));
 
@@ -116,7 +121,7 @@ export async function runJob(deps: RunJobDeps, job: Job, engine: Engine, signal:
     );
   } catch (err) {
     throttle.flush();
-    await tail.catch(() => undefined);
+    await tail;
     const canceled = signal.aborted || (err instanceof EngineError && err.code === 'CANCELED');
     if (canceled && stopReason() === 'shutdown') {
       await events.append(

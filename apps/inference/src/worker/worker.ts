@@ -133,7 +133,7 @@ export class Worker {
       if (fresh?.cancelRequested) controller.abort();
       if (!engine) throw new Error(`engine ${job.engineId} disappeared`);
       logger.info({ jobId: job.id, engine: engine.info.id, mode: job.mode }, 'job started');
-      await runJob({ db, events, dataDir, progressIntervalMs: this.options.progressIntervalMs ?? 100 }, job, engine, controller.signal, () => entry.reason);
+      await runJob({ db, events, dataDir, logger, progressIntervalMs: this.options.progressIntervalMs ?? 100 }, job, engine, controller.signal, () => entry.reason);
       logger.info({ jobId: job.id }, 'job ended');
     })()
       .catch((err: unknown) => logger.error({ err, jobId: job.id }, 'job run crashed'))
