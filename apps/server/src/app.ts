@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { appRouter, JobEventLog, type ApiContext } from '@chorus/api';
 import { migrateDatabase, openDb } from '@chorus/db';
-import { createBuiltinEngine, EmbeddedQueue, EngineRegistry, InProcessEventBus, Worker } from '@chorus/inference';
+import { createEngines, EmbeddedQueue, InProcessEventBus, Worker } from '@chorus/inference';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import type { Config } from './config.ts';
 import { createJobAudioHandler } from './http/job-audio.ts';
@@ -23,8 +23,9 @@ export interface RunningChorus {
 export async function startChorus(config: Config, logger: Logger): Promise<RunningChorus> {
   await migrateDatabase(config.databaseUrl);
   const db = await openDb(config.databaseUrl);
-  // One synthesis thread per job slot, so concurrent jobs really run in parallel.
-  const engines = new EngineRegistry([await createBuiltinEngine({ workers: config.workerConcurrency })]);
+  const engines = await createEngines(config.engines);
+  // Know which remote engines answer before the worker picks jobs for them.
+  await engines.startProbing(config.engineProbeMs);
   const bus = new InProcessEventBus();
   const events = new JobEventLog(db, bus);
   const worker = new Worker({
@@ -57,7 +58,7 @@ export async function startChorus(config: Config, logger: Logger): Promise<Runni
         jobAudio: createJobAudioHandler({ db, dataDir: config.dataDir }),
         health: async () => {
           await db.$queryRawUnsafe('SELECT 1');
-          return { ok: true, engines: engines.list().map((e) => ({ id: e.id, version: e.version })), runningJobs: worker.activeJobs.length };
+          return { ok: true, engines: engines.list().map((e) => ({ id: e.id, version: e.version, health: engines.health(e.id).status })), runningJobs: worker.activeJobs.length };
         },
         web: createStaticHandler(config.webDist),
       },

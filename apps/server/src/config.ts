@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { loadEngineConfigs, type EngineConfig } from '@chorus/inference';
 import { z } from 'zod';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -14,7 +15,8 @@ const envSchema = z.object({
   CHORUS_DATA_DIR: z.string().default('./data'),
   CHORUS_ALLOWED_ORIGINS: z.string().default(''),
   CHORUS_MAX_UPLOAD_MB: z.coerce.number().positive().default(20),
-  CHORUS_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
+  CHORUS_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).optional(),
+  CHORUS_ENGINE_PROBE_MS: z.coerce.number().int().min(100).default(15_000),
   CHORUS_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
   CHORUS_WEB_DIST: z.string().default(path.join(repoRoot, 'apps/web/dist')),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
@@ -28,8 +30,13 @@ export interface Config {
   /** Origins allowed to open WebSockets besides the server's own. */
   allowedOrigins: string[];
   maxUploadBytes: number;
+  /** Jobs the in-process worker runs at once: by default the sum of the engines' concurrency. */
   workerConcurrency: number;
+  /** Engine instances (CHORUS_ENGINES_FILE / CHORUS_ENGINES; the built-in engine by default). */
+  engines: EngineConfig[];
   shutdownGraceMs: number;
+  /** How often remote engines are probed. */
+  engineProbeMs: number;
   webDist: string;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
 }
@@ -41,6 +48,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     throw new Error(`Invalid configuration: ${problems}`);
   }
   const e = parsed.data;
+  const engines = loadEngineConfigs(env);
   return {
     port: e.PORT,
     host: e.HOST,
@@ -48,8 +56,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     dataDir: path.resolve(cwd, e.CHORUS_DATA_DIR),
     allowedOrigins: e.CHORUS_ALLOWED_ORIGINS.split(',').map((o) => o.trim().replace(/\/$/, '')).filter(Boolean),
     maxUploadBytes: Math.round(e.CHORUS_MAX_UPLOAD_MB * MB),
-    workerConcurrency: e.CHORUS_WORKER_CONCURRENCY,
+    workerConcurrency: e.CHORUS_WORKER_CONCURRENCY ?? engines.reduce((sum, engine) => sum + engine.concurrency, 0),
+    engines,
     shutdownGraceMs: e.CHORUS_SHUTDOWN_GRACE_MS,
+    engineProbeMs: e.CHORUS_ENGINE_PROBE_MS,
     webDist: path.resolve(cwd, e.CHORUS_WEB_DIST),
     logLevel: e.LOG_LEVEL,
   };

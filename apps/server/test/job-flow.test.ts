@@ -139,7 +139,9 @@ describe('a job over a real socket', () => {
     const same = await chorus.client.trpc.job.rerun.mutate({ id: created.id, seed: 'same' });
     expect(same.seed).toBe(99);
     const other = await chorus.client.trpc.job.rerun.mutate({ id: created.id, seed: 'random' });
-    await collectEvents(chorus.client, same.id).done;
+    const sameRun = collectEvents(chorus.client, same.id);
+    await sameRun.done;
+    expect(sameRun.events).toContainEqual(expect.objectContaining({ type: 'log', level: 'info', message: expect.stringMatching(/^Reproduced: the audio is bit-for-bit identical to parent/) }));
     await collectEvents(chorus.client, other.id).done;
     const [orig, again, diff] = await Promise.all([created.id, same.id, other.id].map((id) => chorus.client.trpc.job.get.query({ id })));
     expect(again!.parentId).toBe(created.id);

@@ -1,5 +1,5 @@
 import type { Db } from '@chorus/db';
-import type { EngineInfo } from './schemas/engine.ts';
+import type { EngineHealth, EngineInfo } from './schemas/engine.ts';
 import type { JobEvent } from './schemas/job-event.ts';
 import type { JobChange } from './schemas/job.ts';
 
@@ -30,6 +30,8 @@ export interface EngineCatalog {
   list(): EngineInfo[];
   /** The engine by id, or the default one when id is undefined. */
   get(id?: string): EngineInfo | undefined;
+  /** Latest probe result for an engine. */
+  health(id: string): EngineHealth;
 }
 
 export interface ApiDeps {

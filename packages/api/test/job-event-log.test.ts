@@ -32,7 +32,7 @@ describe('JobEventLog on a real SQLite file', () => {
     db = await openDb(url);
     const bus = memoryBus();
     log = new JobEventLog(db, bus);
-    ctx = { db, bus, events: log, queue: { enqueue: async () => undefined, abortRunning: async () => undefined }, engines: { list: () => [], get: () => undefined } };
+    ctx = { db, bus, events: log, queue: { enqueue: async () => undefined, abortRunning: async () => undefined }, engines: { list: () => [], get: () => undefined, health: () => ({ status: 'unknown', message: null, checkedAt: null }) } };
   });
   afterAll(async () => {
     await db?.$disconnect();

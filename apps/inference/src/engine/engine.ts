@@ -48,6 +48,11 @@ export interface Engine {
   readonly info: EngineInfo;
   /** Must reject with an AbortError (or EngineError code CANCELED) promptly once signal aborts. */
   run(input: EngineInput, ctx: EngineRunContext): Promise<EngineOutput>;
+  /**
+   * Check the engine can take work (e.g. its server answers). Resolves when it can; rejects
+   * with an EngineError saying why not. Engines without a remote part omit it (always up).
+   */
+  probe?(signal: AbortSignal): Promise<void>;
   /** Release threads/processes the engine holds. */
   close?(): Promise<void>;
 }

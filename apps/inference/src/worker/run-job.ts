@@ -2,6 +2,7 @@ import type { JobEventBody, JobEventLog, JobMode } from '@chorus/api';
 import type { Db, Job } from '@chorus/db';
 import { EngineError, type Engine, type EngineEvent, type EngineInput } from '../engine/engine.ts';
 import { storeJobOutput } from './output-store.ts';
+import { compareWithParent } from './rerun-comparison.ts';
 import { loadPromptAudio } from './prompt-loader.ts';
 import type { WorkerLogger } from './logger.ts';
 import { ProgressThrottle } from './progress-throttle.ts';
@@ -89,6 +90,7 @@ export async function runJob(deps: RunJobDeps, job: Job, engine: Engine, signal:
     throttle.flush();
     const stored = await storeJobOutput(deps.dataDir, job.id, output.wav);
     const wallMs = Date.now() - startedAt;
+    const comparison = await compareWithParent(deps.db, job, stored.sha256);
     await tail;
     await events.append(
       job.id,
@@ -98,6 +100,7 @@ export async function runJob(deps: RunJobDeps, job: Job, engine: Engine, signal:
           level: 'info',
           message: `Done: ${(output.durationMs / 1000).toFixed(2)} s of audio in ${(wallMs / 1000).toFixed(2)} s (real-time factor ${(wallMs / Math.max(1, output.durationMs)).toFixed(3)}).`,
         },
+        ...(comparison ? [comparison] : []),
         {
           type: 'result',
           audioUrl: `/api/jobs/${encodeURIComponent(job.id)}/audio`,

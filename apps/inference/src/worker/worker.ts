@@ -19,6 +19,7 @@ export interface WorkerOptions {
 }
 
 interface Running {
+  engineId: string;
   controller: AbortController;
   reason: StopReason;
   done: Promise<void>;
@@ -34,6 +35,7 @@ export class Worker {
   private pumping = false;
   private wakeAgain = false;
   private pollTimer: NodeJS.Timeout | null = null;
+  private unwatchHealth: (() => void) | null = null;
   private readonly concurrency: number;
 
   constructor(private readonly options: WorkerOptions) {
@@ -42,6 +44,12 @@ export class Worker {
 
   async start(): Promise<void> {
     await recoverInterruptedJobs(this.options.db, this.options.events, this.options.logger);
+    this.unwatchHealth = this.options.engines.onHealthChange((engineId, health) => {
+      void this.tellWaitingJobs(engineId, health.status === 'down' ? health.message ?? 'no answer' : null).catch((err: unknown) =>
+        this.options.logger.error({ err, engineId }, 'worker: could not tell waiting jobs about an engine change'),
+      );
+      if (health.status !== 'down') this.wake();
+    });
     this.pollTimer = setInterval(() => this.wake(), this.options.pollIntervalMs ?? 2000);
     this.pollTimer.unref();
     this.wake();
@@ -85,6 +93,7 @@ export class Worker {
   async stop(graceMs = 10_000): Promise<void> {
     this.stopping = true;
     if (this.pollTimer) clearInterval(this.pollTimer);
+    this.unwatchHealth?.();
     const all = (): Promise<unknown> => Promise.all([...this.running.values()].map((r) => r.done));
     const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), graceMs).unref());
     if ((await Promise.race([all(), timeout])) === 'timeout') {
@@ -104,7 +113,14 @@ export class Worker {
 
   private async claimNext(): Promise<Job | null> {
     const { db, events, engines } = this.options;
-    const runnable = engines.list().map((e) => e.id);
+    // Engines that are not known to be down and have a free slot.
+    const busy = new Map<string, number>();
+    for (const r of this.running.values()) busy.set(r.engineId, (busy.get(r.engineId) ?? 0) + 1);
+    const runnable = engines
+      .list()
+      .map((e) => e.id)
+      .filter((id) => engines.isAvailable(id) && (busy.get(id) ?? 0) < engines.concurrency(id));
+    if (runnable.length === 0) return null;
     // Another claimer may win the race for the oldest job; then try the next one.
     for (let attempt = 0; attempt < 5; attempt++) {
       const next = await db.job.findFirst({
@@ -125,7 +141,7 @@ export class Worker {
     const { db, events, engines, dataDir, logger } = this.options;
     const engine = engines.engine(job.engineId);
     const controller = new AbortController();
-    const entry: Running = { controller, reason: 'cancel', done: Promise.resolve() };
+    const entry: Running = { engineId: job.engineId, controller, reason: 'cancel', done: Promise.resolve() };
     this.running.set(job.id, entry);
     entry.done = (async () => {
       // A cancel that raced the claim only set the flag; honour it now.
@@ -141,5 +157,29 @@ export class Worker {
         this.running.delete(job.id);
         this.wake();
       });
+  }
+
+  /**
+   * An engine went down (reason) or came back (null): its queued jobs say so in their log,
+   * and wait instead of failing one by one.
+   */
+  private async tellWaitingJobs(engineId: string, downReason: string | null): Promise<void> {
+    const { db, events, logger } = this.options;
+    const waiting = await db.job.findMany({ where: { status: 'queued', engineId }, select: { id: true }, take: 500 });
+    logger.warn({ engineId, down: downReason !== null, reason: downReason, waitingJobs: waiting.length }, 'engine health changed');
+    await Promise.all(
+      waiting.map((w) =>
+        events.append(
+          w.id,
+          downReason !== null
+            ? [
+                { type: 'log', level: 'warn', message: `Engine "${engineId}" is unreachable (${downReason}); this job waits in the queue until it is back.` },
+                { type: 'status', status: 'queued', reason: `engine ${engineId} unreachable` },
+              ]
+            : [{ type: 'log', level: 'info', message: `Engine "${engineId}" is reachable again.` }],
+          { expectStatus: ['queued'] },
+        ),
+      ),
+    );
   }
 }

@@ -48,7 +48,7 @@ export function JobPage({ id }: { id: string }) {
           <StatusBadge status={view.status} testId="job-status" />
         </div>
       </div>
-      {live.statusReason && view.status === 'queued' ? <p className="muted">Back in the queue: {live.statusReason}.</p> : null}
+      {live.statusReason && view.status === 'queued' ? <p className="muted" data-testid="status-reason">Waiting: {live.statusReason}.</p> : null}
       <JobActions jobId={job.id} status={view.status} />
       <InlineError message={streamError ? `Live updates stopped: ${streamError}` : null} />
       <div className="job-grid">

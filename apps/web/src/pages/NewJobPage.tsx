@@ -1,6 +1,6 @@
 import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
-import type { EngineInfo } from '@chorus/api/schemas';
+import type { EngineStatus } from '@chorus/api/schemas';
 import { useTRPC } from '../trpc/context.ts';
 import { InlineError } from '../components/InlineError.tsx';
 import { NewJobForm } from './new-job/NewJobForm.tsx';
@@ -24,7 +24,7 @@ export function NewJobPage() {
   );
 }
 
-function EngineForm({ engines }: { engines: EngineInfo[] }) {
+function EngineForm({ engines }: { engines: EngineStatus[] }) {
   const [engineId, setEngineId] = useState(() => (engines.find((e) => e.default) ?? engines[0])?.id ?? '');
   const engine = engines.find((e) => e.id === engineId) ?? engines[0];
   if (!engine) return null;

@@ -45,7 +45,9 @@ async function submitJob(ctx: ApiContext, input: CreateJobInput, parentId: strin
       speed: input.speed ?? 1,
       seed,
       engineId: checked.engine.id,
+      engineKind: checked.engine.kind,
       engineVersion: checked.engine.version,
+      deterministic: checked.engine.reproducible,
       status: 'queued',
     },
     (position): JobEventBody[] => [
@@ -59,6 +61,18 @@ async function submitJob(ctx: ApiContext, input: CreateJobInput, parentId: strin
           (parentId ? `; re-run of ${parentId}` : '') +
           '.',
       },
+      ...(ctx.engines.health(checked.engine.id).status === 'down'
+        ? [
+            {
+              type: 'log',
+              level: 'warn',
+              message: `Engine "${checked.engine.id}" is unreachable (${ctx.engines.health(checked.engine.id).message ?? 'no answer'}); this job waits in the queue until it is back.`,
+            } satisfies JobEventBody,
+          ]
+        : []),
+      ...(checked.engine.reproducible
+        ? []
+        : [{ type: 'log', level: 'warn', message: `${checked.engine.name} takes no seed: this run is not reproducible, and a re-run will sound different.` } satisfies JobEventBody]),
       ...warnings.map((w): JobEventBody => ({ type: 'log', level: 'warn', message: `Reference audio: ${w.message}` })),
     ],
   );

@@ -42,3 +42,20 @@ export const engineInfoSchema = z.object({
   instructVocabulary: z.array(z.string()),
 });
 export type EngineInfo = z.infer<typeof engineInfoSchema>;
+
+export const ENGINE_KINDS = ['builtin', 'command', 'cosyvoice-http', 'cosyvoice-triton'] as const;
+export const engineKindSchema = z.enum(ENGINE_KINDS);
+export type EngineKind = z.infer<typeof engineKindSchema>;
+
+/** Live reachability of an engine, from the registry's periodic probe. */
+export const engineHealthSchema = z.object({
+  status: z.enum(['up', 'down', 'unknown']),
+  /** Why it is down (or what the last probe said). */
+  message: z.string().nullable(),
+  checkedAt: z.string().nullable(),
+});
+export type EngineHealth = z.infer<typeof engineHealthSchema>;
+
+/** engine.list item: the static description plus live health. */
+export const engineStatusSchema = engineInfoSchema.extend({ health: engineHealthSchema });
+export type EngineStatus = z.infer<typeof engineStatusSchema>;

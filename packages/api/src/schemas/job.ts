@@ -14,7 +14,10 @@ export const jobSummarySchema = z.object({
   speed: z.number(),
   seed: z.number().int(),
   engineId: z.string(),
+  engineKind: z.string(),
   engineVersion: z.string(),
+  /** The engine promised byte-identical output for the same inputs + seed. */
+  deterministic: z.boolean(),
   status: jobStatusSchema,
   queuePosition: z.number().int().positive().nullable(),
   stage: z.string().nullable(),

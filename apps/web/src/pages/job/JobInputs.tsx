@@ -16,6 +16,11 @@ export function JobInputs({ job, engine }: { job: JobSummary; engine: EngineInfo
         <dd className="seed">
           <code data-testid="seed-value">{job.seed}</code>
           <CopyButton text={String(job.seed)} title="Copy seed" testId="seed-copy" />
+          {job.deterministic ? null : (
+            <p className="help warn" data-testid="not-reproducible">
+              This engine takes no seed: the run is not reproducible, and a re-run will sound different.
+            </p>
+          )}
         </dd>
         <dt>Mode</dt>
         <dd data-testid="input-mode">{MODE_INFO[job.mode].label}</dd>
@@ -45,7 +50,7 @@ export function JobInputs({ job, engine }: { job: JobSummary; engine: EngineInfo
         <dd>{job.speed.toFixed(2)}×</dd>
         <dt>Engine</dt>
         <dd data-testid="input-engine">
-          {engine?.name ?? job.engineId} <span className="muted">{job.engineVersion}</span>
+          {engine?.name ?? job.engineId} <span className="muted">{job.engineKind} · {job.engineVersion}</span>
         </dd>
         {job.promptUploadId !== null ? (
           <>

@@ -1,7 +1,7 @@
-import type { EngineInfo } from '@chorus/api/schemas';
+import type { EngineStatus } from '@chorus/api/schemas';
 
 interface Props {
-  engines: readonly EngineInfo[];
+  engines: readonly EngineStatus[];
   value: string;
   onChange: (id: string) => void;
 }
@@ -17,10 +17,21 @@ export function EnginePicker({ engines, value, onChange }: Props) {
           <option key={e.id} value={e.id}>
             {e.name} {e.version}
             {e.default ? ' (default)' : ''}
+            {e.health.status === 'down' ? ' — unreachable' : ''}
           </option>
         ))}
       </select>
       {selected ? <p className="help">{selected.description}</p> : null}
+      {selected?.health.status === 'down' ? (
+        <p className="help warn" data-testid="engine-down">
+          {selected.name} is unreachable ({selected.health.message}). Jobs for it wait in the queue until it is back.
+        </p>
+      ) : null}
+      {selected && !selected.reproducible ? (
+        <p className="help warn" data-testid="engine-not-reproducible">
+          This engine takes no seed: its runs cannot be reproduced bit for bit.
+        </p>
+      ) : null}
     </div>
   );
 }

@@ -1,6 +1,6 @@
 import { useMutation } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
-import type { CreateJobInput, EngineInfo, JobMode } from '@chorus/api/schemas';
+import type { CreateJobInput, EngineStatus, JobMode } from '@chorus/api/schemas';
 import { useReferenceUpload } from '../../audio/useReferenceUpload.ts';
 import { InlineError } from '../../components/InlineError.tsx';
 import { countChars } from '../../lib/format.ts';
@@ -19,8 +19,8 @@ import { TextField } from './TextField.tsx';
 import { TranscriptField } from './TranscriptField.tsx';
 
 interface Props {
-  engines: readonly EngineInfo[];
-  engine: EngineInfo;
+  engines: readonly EngineStatus[];
+  engine: EngineStatus;
   onEngineChange: (id: string) => void;
 }
 
