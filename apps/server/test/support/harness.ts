@@ -122,10 +122,11 @@ export interface ChorusFixture {
 }
 
 /** Start a server, a client and a reference upload for one describe block; stop them after it. */
-export function useChorus(env: Record<string, string> = {}): ChorusFixture {
+export function useChorus(env: Record<string, string> | (() => Record<string, string>) = {}): ChorusFixture {
   const fixture = {} as ChorusFixture;
   beforeAll(async () => {
-    fixture.h = await startHarness(env);
+    // A function lets the environment name things started in an earlier beforeAll (stand-in servers).
+    fixture.h = await startHarness(typeof env === 'function' ? env() : env);
     fixture.client = connectClient(fixture.h.url);
     fixture.uploadId = (await uploadReference(fixture.h.url)).id;
   });
