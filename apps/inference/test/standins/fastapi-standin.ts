@@ -228,7 +228,7 @@ export class FastApiStandin {
     let form: FormData | null = null;
     if (/^(multipart\/form-data|application\/x-www-form-urlencoded)/i.test(contentType)) {
       try {
-        form = await new Request('http://standin/', { method: 'POST', headers: { 'content-type': contentType }, body }).formData();
+        form = await new Request('http://standin/', { method: 'POST', headers: { 'content-type': contentType }, body: new Uint8Array(body) }).formData();
       } catch {
         return json(res, 400, { detail: 'There was an error parsing the body' }, record);
       }

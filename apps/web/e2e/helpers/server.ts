@@ -24,7 +24,7 @@ export async function freePort(): Promise<number> {
  * Start the real Chorus server (apps/server/src/main.ts under tsx) with its own port,
  * SQLite file and data directory, and wait until GET /healthz answers 200.
  */
-export async function startServer(opts: { repoRoot: string; tmpDir: string; timeoutMs?: number }): Promise<RunningServer> {
+export async function startServer(opts: { repoRoot: string; tmpDir: string; timeoutMs?: number; env?: Record<string, string> }): Promise<RunningServer> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const serverDir = path.join(opts.repoRoot, 'apps/server');
@@ -40,6 +40,7 @@ export async function startServer(opts: { repoRoot: string; tmpDir: string; time
       CHORUS_WEB_DIST: path.join(opts.repoRoot, 'apps/web/dist'),
       CHORUS_SHUTDOWN_GRACE_MS: '2000',
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+      ...opts.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
