@@ -1,8 +1,15 @@
 import { startChorus } from './app.ts';
-import { loadConfig } from './config.ts';
+import { loadConfig, type Config } from './config.ts';
 import { createLogger } from './logger.ts';
 
-const config = loadConfig();
+let config: Config;
+try {
+  config = loadConfig();
+} catch (err) {
+  // A configuration mistake is the operator's to fix: say what, without a stack trace.
+  console.error(`Chorus cannot start: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+}
 const logger = createLogger(config.logLevel);
 
 try {
