@@ -1,5 +1,6 @@
 import { encodeWav16 } from '../../audio/wav.ts';
 import { EngineError, throwIfAborted, type Engine, type EngineInput, type EngineOutput, type EngineRunContext } from '../../engine/engine.ts';
+import { noteSeedlessRun } from '../remote/seedless-run-notes.ts';
 import type { CosyVoiceHttpEngineConfig } from '../config.ts';
 import { cosyVoiceEngineInfo, outputSampleRate } from '../cosyvoice/cosyvoice-info.ts';
 import { cosyVoiceError } from '../cosyvoice/failure-classifier.ts';
@@ -48,8 +49,7 @@ export function createCosyVoiceHttpEngine(config: CosyVoiceHttpEngineConfig): En
     throwIfAborted(signal);
     let stage = 'upload';
     emit({ type: 'stage', name: stage });
-    emit({ type: 'log', level: 'info', message: `Runs are not reproducible: ${COSYVOICE_HTTP_RUNTIME} takes no seed (seed ${ctx.seed} is recorded, not applied).` });
-    if (input.speed !== 1) emit({ type: 'log', level: 'warn', message: `Speed ${input.speed} is not applied: this runtime ignores speed and speaks at the model’s own pace.` });
+    noteSeedlessRun(emit, COSYVOICE_HTTP_RUNTIME, ctx.seed, input.speed);
 
     const request = buildFastApiRequest(config.generation, input, stage);
     const promptNote = request.promptWav

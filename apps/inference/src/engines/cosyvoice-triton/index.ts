@@ -1,6 +1,7 @@
 import { resample } from '../../audio/resample.ts';
 import { encodeWav16 } from '../../audio/wav.ts';
 import { EngineError, throwIfAborted, type Engine, type EngineInput, type EngineOutput, type EngineRunContext } from '../../engine/engine.ts';
+import { noteSeedlessRun } from '../remote/seedless-run-notes.ts';
 import type { CosyVoiceTritonEngineConfig } from '../config.ts';
 import { cosyVoiceEngineInfo, cosyVoicePromptText, outputSampleRate } from '../cosyvoice/cosyvoice-info.ts';
 import { cosyVoiceError } from '../cosyvoice/failure-classifier.ts';
@@ -57,8 +58,7 @@ export function createCosyVoiceTritonEngine(config: CosyVoiceTritonEngineConfig)
     throwIfAborted(signal);
     let stage = 'prompt_preparation';
     emit({ type: 'stage', name: stage });
-    emit({ type: 'log', level: 'info', message: `Runs are not reproducible: the Triton model takes no seed (seed ${ctx.seed} is recorded, not applied).` });
-    if (input.speed !== 1) emit({ type: 'log', level: 'warn', message: `Speed ${input.speed} is not applied: this runtime ignores speed and speaks at the model’s own pace.` });
+    noteSeedlessRun(emit, 'the Triton model', ctx.seed, input.speed);
     if (input.mode !== 'zero_shot') {
       throw new EngineError('MODE_UNSUPPORTED', `The Triton runtime only clones a voice from a reference (zero_shot), not ${input.mode}.`, 'Choose zero-shot, or another engine for this mode.', stage);
     }
