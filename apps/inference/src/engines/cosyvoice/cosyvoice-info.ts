@@ -37,7 +37,8 @@ export function cosyVoiceEngineInfo(config: CosyVoiceEngineConfig, options: Cosy
   return {
     id: config.id,
     kind: options.kind,
-    name: config.name ?? `${config.model} (${options.runtime})`,
+    // The model name is the version beside it in lists; the name says what and how.
+    name: config.name ?? `CosyVoice ${config.generation} (${options.kind})`,
     version: config.model,
     description:
       `CosyVoice ${config.generation} (${config.model}) through ${options.runtime}.` +

@@ -24,7 +24,7 @@ export function EnginePicker({ engines, value, onChange }: Props) {
       {selected ? <p className="help">{selected.description}</p> : null}
       {selected?.health.status === 'down' ? (
         <p className="help warn" data-testid="engine-down">
-          {selected.name} is unreachable ({selected.health.message}). Jobs for it wait in the queue until it is back.
+          {selected.name} is unreachable: {selected.health.message?.replace(/\.$/, '')}. Jobs for it wait in the queue until it is back.
         </p>
       ) : null}
       {selected && !selected.reproducible ? (

@@ -95,7 +95,7 @@ export function NewJobForm({ engines, engine, onEngineChange }: Props) {
       {fields.speaker ? <SpeakerSelect speakers={engine.speakers} value={speakerId} onChange={setSpeakerId} /> : null}
       <div className="field-row">
         <SpeedSlider value={speed} onChange={setSpeed} min={engine.limits.speedMin} max={engine.limits.speedMax} />
-        <SeedField value={seed} onChange={setSeed} error={seedParse.ok ? null : seedParse.message} />
+        <SeedField value={seed} onChange={setSeed} error={seedParse.ok ? null : seedParse.message} reproducible={engine.reproducible} />
       </div>
       <div className="form-actions">
         <button type="submit" className="button primary" disabled={create.isPending || uploading || tooLong} data-testid="generate">

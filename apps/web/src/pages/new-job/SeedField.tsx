@@ -12,10 +12,12 @@ interface Props {
   value: SeedChoice;
   onChange: (value: SeedChoice) => void;
   error: string | null;
+  /** Whether the chosen engine honours seeds (same inputs + seed → same audio). */
+  reproducible: boolean;
 }
 
 /** A pinned seed (typed or rolled with the dice) or "random" (the server draws and reports it). */
-export function SeedField({ value, onChange, error }: Props) {
+export function SeedField({ value, onChange, error, reproducible }: Props) {
   return (
     <div className="field">
       <label htmlFor="job-seed">Seed</label>
@@ -54,7 +56,10 @@ export function SeedField({ value, onChange, error }: Props) {
         </label>
       </div>
       <p id="job-seed-help" className={error ? 'inline-error' : 'help'}>
-        {error ?? 'The same inputs, seed and engine version give the same audio.'}
+        {error ??
+          (reproducible
+            ? 'The same inputs, seed and engine version give the same audio.'
+            : 'Recorded with the job, but this engine cannot apply it: re-runs will sound different.')}
       </p>
     </div>
   );
