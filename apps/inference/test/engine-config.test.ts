@@ -8,12 +8,12 @@ const http = { id: 'cv-http', kind: 'cosyvoice-http', generation: 3, model: 'Fun
 
 describe('engine configuration', () => {
   it('defaults to the built-in engine alone', () => {
-    expect(loadEngineConfigs({})).toEqual([{ id: 'builtin', kind: 'builtin', default: false, concurrency: 1, timeoutMs: 600_000 }]);
+    expect(loadEngineConfigs({})).toEqual([{ id: 'builtin', kind: 'builtin', default: false, concurrency: 1 }]);
   });
 
   it('reads CHORUS_ENGINES inline and CHORUS_ENGINES_FILE, filling defaults', () => {
     const inline = loadEngineConfigs({ CHORUS_ENGINES: JSON.stringify([{ id: 'builtin', kind: 'builtin' }, http]) });
-    expect(inline[1]).toMatchObject({ ...http, concurrency: 1, speakers: [], stallTimeoutMs: 60_000, maxTextChars: 2000 });
+    expect(inline[1]).toMatchObject({ ...http, concurrency: 1, speakers: [], stallTimeoutMs: 60_000, maxTextChars: 2000, timeoutMs: 600_000 });
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'chorus-engines-')), 'engines.json');
     fs.writeFileSync(file, JSON.stringify([{ ...http, kind: 'cosyvoice-triton', id: 'trt' }]));
     expect(loadEngineConfigs({ CHORUS_ENGINES_FILE: file })[0]).toMatchObject({ id: 'trt', kind: 'cosyvoice-triton', tritonModel: 'cosyvoice2' });

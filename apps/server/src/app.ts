@@ -8,6 +8,7 @@ import type { Config } from './config.ts';
 import { createJobAudioHandler } from './http/job-audio.ts';
 import { createRequestHandler } from './http/request-router.ts';
 import { createStaticHandler } from './http/static-files.ts';
+import { lockDataDir } from './instance-lock.ts';
 import { createUploadHandler } from './http/uploads.ts';
 import type { Logger } from './logger.ts';
 import { attachWebSockets } from './ws/websocket-server.ts';
@@ -21,13 +22,23 @@ export interface RunningChorus {
 
 /** Wire the embedded default: SQLite, in-process bus and queue, worker in this process. */
 export async function startChorus(config: Config, logger: Logger): Promise<RunningChorus> {
+  const lock = lockDataDir(config.dataDir);
+  try {
+    return await startLocked(config, logger, lock);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+}
+
+async function startLocked(config: Config, logger: Logger, lock: { release(): void }): Promise<RunningChorus> {
   await migrateDatabase(config.databaseUrl);
   const db = await openDb(config.databaseUrl);
   const engines = await createEngines(config.engines);
   // Know which remote engines answer before the worker picks jobs for them.
   await engines.startProbing(config.engineProbeMs);
   const bus = new InProcessEventBus();
-  const events = new JobEventLog(db, bus);
+  const events = new JobEventLog(db, bus, (err, jobId) => logger.error({ err, jobId }, 'could not push a job change to live lists'));
   const worker = new Worker({
     db,
     events,
@@ -44,6 +55,8 @@ export async function startChorus(config: Config, logger: Logger): Promise<Runni
     router: appRouter,
     createContext,
     basePath: '/trpc/',
+    // Inputs are small JSON; refuse huge bodies before buffering them (WebSocket frames are capped too).
+    maxBodySize: 1024 * 1024,
     onError: ({ error, path }) => {
       if (error.code === 'INTERNAL_SERVER_ERROR') logger.error({ err: error, path }, 'tRPC error');
     },
@@ -67,11 +80,12 @@ export async function startChorus(config: Config, logger: Logger): Promise<Runni
   );
   const sockets = attachWebSockets(server, { createContext, allowedOrigins: config.allowedOrigins, logger });
 
-  await worker.start();
+  // Listen first: if the port is taken, stop before the worker touches any job.
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());
   });
+  await worker.start();
   const port = (server.address() as AddressInfo).port;
   const url = `http://localhost:${port}`;
   logger.info({ url, database: config.databaseUrl, dataDir: config.dataDir, engines: engines.list().map((e) => e.id) }, 'Chorus is listening');
@@ -89,6 +103,7 @@ export async function startChorus(config: Config, logger: Logger): Promise<Runni
         await engines.close();
         server.closeAllConnections();
         await db.$disconnect();
+        lock.release();
         logger.info('shutdown complete');
       })()),
   };

@@ -21,8 +21,6 @@ const common = {
   default: z.boolean().default(false),
   /** Jobs this engine runs at once. */
   concurrency: z.number().int().min(1).max(64).default(1),
-  /** A job running longer than this fails with ENGINE_TIMEOUT. */
-  timeoutMs: z.number().int().positive().default(10 * 60_000),
 };
 
 /** The CosyVoice model generation decides modes, output rate and the <|endofprompt|> rule. */
@@ -37,6 +35,8 @@ const cosyVoiceModel = {
   /** Restrict the modes offered; defaults from the generation and the runtime. */
   modes: z.array(z.enum(JOB_MODES)).min(1).optional(),
   maxTextChars: z.number().int().positive().default(2000),
+  /** A job running longer than this fails with ENGINE_TIMEOUT. */
+  timeoutMs: z.number().int().positive().default(10 * 60_000),
 };
 
 export const builtinEngineConfigSchema = z.object({ ...common, kind: z.literal('builtin') });

@@ -20,6 +20,7 @@ export class EngineRegistry implements EngineCatalog {
   private readonly healthById = new Map<string, EngineHealth>();
   private readonly listeners = new Set<HealthListener>();
   private timer: NodeJS.Timeout | null = null;
+  private probing: Promise<void> | null = null;
 
   constructor(entries: RegisteredEngine[]) {
     for (const entry of entries) {
@@ -65,8 +66,16 @@ export class EngineRegistry implements EngineCatalog {
     return () => this.listeners.delete(listener);
   }
 
-  /** Probe every engine that can be probed, now. */
-  async probeAll(): Promise<void> {
+  /** Probe every engine that can be probed, now (joins a round already in flight). */
+  probeAll(): Promise<void> {
+    // Overlapping rounds could land a stale result after a fresh one.
+    this.probing ??= this.probeRound().finally(() => {
+      this.probing = null;
+    });
+    return this.probing;
+  }
+
+  private async probeRound(): Promise<void> {
     await Promise.all(
       [...this.entries.values()].map(async ({ engine }) => {
         if (!engine.probe) return;
@@ -79,7 +88,14 @@ export class EngineRegistry implements EngineCatalog {
         }
         const previous = this.health(engine.info.id);
         this.healthById.set(engine.info.id, next);
-        if (previous.status !== next.status) for (const l of this.listeners) l(engine.info.id, next, previous);
+        if (previous.status === next.status) return;
+        for (const listener of this.listeners) {
+          try {
+            listener(engine.info.id, next, previous);
+          } catch (err) {
+            console.error(`chorus: a health listener failed for engine ${engine.info.id}:`, err);
+          }
+        }
       }),
     );
   }

@@ -32,7 +32,7 @@ interface Running {
 export class Worker {
   private readonly running = new Map<string, Running>();
   private stopping = false;
-  private pumping = false;
+  private pumping: Promise<void> | null = null;
   private wakeAgain = false;
   private pollTimer: NodeJS.Timeout | null = null;
   private unwatchHealth: (() => void) | null = null;
@@ -62,11 +62,10 @@ export class Worker {
       this.wakeAgain = true;
       return;
     }
-    this.pumping = true;
-    void this.pump()
+    this.pumping = this.pump()
       .catch((err: unknown) => this.options.logger.error({ err }, 'worker: failed to take the next job'))
       .finally(() => {
-        this.pumping = false;
+        this.pumping = null;
         if (this.wakeAgain) {
           this.wakeAgain = false;
           this.wake();
@@ -94,6 +93,8 @@ export class Worker {
     this.stopping = true;
     if (this.pollTimer) clearInterval(this.pollTimer);
     this.unwatchHealth?.();
+    // A claim in flight either launches (and is waited for below) or goes back to the queue.
+    await this.pumping;
     const all = (): Promise<unknown> => Promise.all([...this.running.values()].map((r) => r.done));
     const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), graceMs).unref());
     if ((await Promise.race([all(), timeout])) === 'timeout') {
@@ -106,6 +107,14 @@ export class Worker {
     while (!this.stopping && this.running.size < this.concurrency) {
       const job = await this.claimNext();
       if (!job) return;
+      if (this.stopping) {
+        // Claimed just as the server began to stop: give it back untouched.
+        await this.options.events.append(job.id, [{ type: 'status', status: 'queued', reason: 'server shutdown' }], {
+          expectStatus: ['running'],
+          patch: { attempts: { decrement: 1 } },
+        });
+        return;
+      }
       this.launch(job);
       await announceQueuePositions(this.options.db, this.options.events);
     }

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
+import { pipeline } from 'node:stream';
 import type { Db } from '@chorus/db';
 import { sendError } from './respond.ts';
 
@@ -59,11 +60,12 @@ export function createJobAudioHandler(deps: { db: Db; dataDir: string }) {
     if (range) {
       res.writeHead(206, { ...headers, 'content-range': `bytes ${range.start}-${range.end}/${size}`, 'content-length': range.end - range.start + 1 });
       if (req.method === 'HEAD') return void res.end();
-      fs.createReadStream(file, { start: range.start, end: range.end }).pipe(res);
+      // pipeline closes the file if the player aborts the range (they often do).
+      pipeline(fs.createReadStream(file, { start: range.start, end: range.end }), res, () => undefined);
       return;
     }
     res.writeHead(200, { ...headers, 'content-length': size });
     if (req.method === 'HEAD') return void res.end();
-    fs.createReadStream(file).pipe(res);
+    pipeline(fs.createReadStream(file), res, () => undefined);
   };
 }

@@ -14,10 +14,28 @@ export interface HttpRoutes {
 
 const AUDIO_PATH = /^\/api\/jobs\/([^/]+)\/audio$/;
 
+/** The path of a request target, or null when it cannot be parsed (never throw in a listener). */
+export function requestPath(url: string | undefined): string | null {
+  try {
+    return new URL(url ?? '/', 'http://x').pathname;
+  } catch {
+    return null;
+  }
+}
+
+export function safeDecode(component: string): string | null {
+  try {
+    return decodeURIComponent(component);
+  } catch {
+    return null;
+  }
+}
+
 /** One small dispatcher: tRPC, the two binary endpoints, health, then the web app. */
 export function createRequestHandler(routes: HttpRoutes, logger: Logger) {
   return (req: IncomingMessage, res: ServerResponse): void => {
-    const { pathname } = new URL(req.url ?? '/', 'http://x');
+    const pathname = requestPath(req.url);
+    if (pathname === null) return sendError(res, 400, 'BAD_REQUEST', 'The request path is malformed.');
     const method = req.method ?? 'GET';
     const run = async (): Promise<void> => {
       if (pathname === '/trpc' || pathname.startsWith('/trpc/')) return routes.trpc(req, res);
@@ -29,7 +47,9 @@ export function createRequestHandler(routes: HttpRoutes, logger: Logger) {
       const audio = AUDIO_PATH.exec(pathname);
       if (audio) {
         if (method !== 'GET' && method !== 'HEAD') return sendError(res, 405, 'METHOD_NOT_ALLOWED', 'Use GET to fetch job audio.');
-        return routes.jobAudio(req, res, decodeURIComponent(audio[1]!));
+        const jobId = safeDecode(audio[1]!);
+        if (jobId === null) return sendError(res, 400, 'BAD_REQUEST', 'The job id in the path is not valid percent-encoding.');
+        return routes.jobAudio(req, res, jobId);
       }
       if (pathname.startsWith('/api/')) return sendError(res, 404, 'NOT_FOUND', `No API endpoint at ${pathname}.`);
       if (method !== 'GET' && method !== 'HEAD') return sendError(res, 405, 'METHOD_NOT_ALLOWED', `${method} is not allowed here.`);

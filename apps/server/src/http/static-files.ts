@@ -1,6 +1,9 @@
 import fs from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
+import { pipeline } from 'node:stream';
+import { requestPath, safeDecode } from './request-router.ts';
+import { sendError } from './respond.ts';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -17,7 +20,9 @@ const TYPES: Record<string, string> = {
 export function createStaticHandler(root: string) {
   const index = path.join(root, 'index.html');
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const pathname = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+    const raw = requestPath(req.url);
+    const pathname = raw === null ? null : safeDecode(raw);
+    if (pathname === null) return sendError(res, 400, 'BAD_REQUEST', 'The request path is malformed.');
     const candidate = path.resolve(root, '.' + pathname);
     const inside = candidate.startsWith(root + path.sep);
     let file = index;
@@ -38,6 +43,7 @@ export function createStaticHandler(root: string) {
       'cache-control': file.includes(`${path.sep}assets${path.sep}`) ? 'public, max-age=31536000, immutable' : 'no-cache',
     });
     if (req.method === 'HEAD') return void res.end();
-    fs.createReadStream(file).pipe(res);
+    // pipeline closes the file when the client goes away and turns a read error into a closed response.
+    pipeline(fs.createReadStream(file), res, () => undefined);
   };
 }

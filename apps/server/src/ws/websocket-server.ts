@@ -2,6 +2,7 @@ import type http from 'node:http';
 import { appRouter, type ApiContext } from '@chorus/api';
 import { applyWSSHandler } from '@trpc/server/adapters/ws';
 import { WebSocketServer } from 'ws';
+import { requestPath } from '../http/request-router.ts';
 import type { Logger } from '../logger.ts';
 import { isOriginAllowed } from './origin-check.ts';
 
@@ -23,7 +24,11 @@ export function attachWebSockets(server: http.Server, options: WebSocketOptions)
   });
 
   server.on('upgrade', (req, socket, head) => {
-    const { pathname } = new URL(req.url ?? '/', 'http://x');
+    const pathname = requestPath(req.url);
+    if (pathname === null) {
+      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+      return;
+    }
     if (pathname !== '/trpc') {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
       return;

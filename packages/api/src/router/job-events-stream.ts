@@ -1,4 +1,4 @@
-import { isTerminalStatus } from '../schemas/common.ts';
+import { isTerminalStatus, type JobStatus } from '../schemas/common.ts';
 import type { JobEvent } from '../schemas/job-event.ts';
 import type { ApiContext } from '../trpc.ts';
 
@@ -25,11 +25,15 @@ export async function* streamJobEvents(
   signal?.addEventListener('abort', onAbort);
   let last = afterSeq;
   try {
+    // Read after attaching: a job that had already ended when we attached gets no more events.
+    const job = await ctx.db.job.findUnique({ where: { id: jobId }, select: { status: true, lastSeq: true } });
     for (const event of await ctx.events.read(jobId, last)) {
       yield event;
       last = event.seq;
       if (isEnd(event)) return;
     }
+    // The client already had everything, the terminal status included (it reconnected after the end).
+    if (!job || (isTerminalStatus(job.status as JobStatus) && last >= job.lastSeq)) return;
     while (!signal?.aborted) {
       if (pending.length === 0) {
         await new Promise<void>((resolve) => {

@@ -139,27 +139,40 @@ export const jobRouter = createRouter({
       ],
       { expectStatus: ['queued'], patch: { cancelRequested: true } },
     );
-    if (!canceled) {
+    if (canceled) {
+      await announceQueuePositions(ctx.db, ctx.events);
+    } else {
       const marked = await ctx.db.job.updateMany({ where: { id: job.id, status: 'running' }, data: { cancelRequested: true } });
       if (marked.count === 0) {
         const now = await findJobOrThrow(ctx, job.id);
-        throw new TRPCError({
-          code: 'PRECONDITION_FAILED',
-          message: `Job "${job.id}" already ${now.status}; only queued or running jobs can be canceled.`,
-        });
+        // Put back in the queue meanwhile (shutdown or recovery): cancel it there.
+        const requeued =
+          now.status === 'queued' &&
+          (await ctx.events.append(job.id, [{ type: 'log', level: 'info', message: 'Canceled while queued.' }, { type: 'status', status: 'canceled' }], {
+            expectStatus: ['queued'],
+            patch: { cancelRequested: true },
+          }));
+        if (!requeued) {
+          throw new TRPCError({
+            code: 'PRECONDITION_FAILED',
+            message: `Job "${job.id}" already ${now.status}; only queued or running jobs can be canceled.`,
+          });
+        }
+      } else {
+        await ctx.queue.abortRunning(job.id);
       }
-      await ctx.queue.abortRunning(job.id);
-    } else {
-      await announceQueuePositions(ctx.db, ctx.events);
     }
     return loadJobSummary(ctx.db, await findJobOrThrow(ctx, job.id));
   }),
 
   events: publicProcedure.input(jobEventsInputSchema).subscription(async function* ({ ctx, input, signal }) {
-    await findJobOrThrow(ctx, input.id);
-    const afterSeq = input.lastEventId ? Number.parseInt(input.lastEventId, 10) : 0;
-    if (!Number.isInteger(afterSeq) || afterSeq < 0) {
-      throw new TRPCError({ code: 'BAD_REQUEST', message: `lastEventId must be a non-negative integer event seq; got "${input.lastEventId}".` });
+    const job = await findJobOrThrow(ctx, input.id);
+    const afterSeq = input.lastEventId ? Number(input.lastEventId) : 0;
+    if (input.lastEventId && !/^\d+$/.test(input.lastEventId)) {
+      throw new TRPCError({ code: 'BAD_REQUEST', message: `lastEventId must be the seq of an event of this job (a non-negative integer); got "${input.lastEventId}".` });
+    }
+    if (afterSeq > job.lastSeq) {
+      throw new TRPCError({ code: 'BAD_REQUEST', message: `lastEventId ${afterSeq} is beyond this job's last event (${job.lastSeq}).` });
     }
     for await (const event of streamJobEvents(ctx, input.id, afterSeq, signal)) {
       yield tracked(String(event.seq), event);

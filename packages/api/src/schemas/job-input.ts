@@ -7,7 +7,8 @@ import { jobIdSchema, jobModeSchema, jobStatusSchema, seedSchema, speedSchema } 
  */
 export const createJobInputSchema = z.object({
   mode: jobModeSchema,
-  text: z.string({ error: 'Text is required.' }),
+  // The engine's own limit is checked later with a precise message; this only bounds the request.
+  text: z.string({ error: 'Text is required.' }).max(100_000, 'Text is longer than 100000 characters.'),
   promptUploadId: z.string().min(1).max(64).optional(),
   promptText: z.string().max(2000, 'Prompt transcript is longer than 2000 characters.').optional(),
   instruct: z.string().max(500, 'Instruction is longer than 500 characters.').optional(),
@@ -30,7 +31,11 @@ export type ListJobsInput = z.infer<typeof listJobsInputSchema>;
 export const rerunJobInputSchema = z.object({
   id: jobIdSchema,
   /** A number pins that seed; 'same' (default) reuses the parent's; 'random' draws a new one. */
-  seed: z.union([seedSchema, z.literal('same'), z.literal('random')]).default('same'),
+  seed: z
+    .union([seedSchema, z.literal('same'), z.literal('random')], {
+      error: `Seed must be "same", "random" or an integer from 0 to 4294967295.`,
+    })
+    .default('same'),
 });
 export type RerunJobInput = z.infer<typeof rerunJobInputSchema>;
 

@@ -11,8 +11,11 @@ function patchFromEvent(body: JobEventBody, at: Date): Prisma.JobUpdateInput {
       return {
         status: body.status,
         ...(body.status === 'running' ? { startedAt: at } : {}),
-        // Back in the queue (restart recovery, shutdown): keeps its queuedAt, so its place in line.
-        ...(body.status === 'queued' ? { startedAt: null } : {}),
+        // Back in the queue (restart recovery, shutdown): keeps its queuedAt, so its place in
+        // line, and forgets the interrupted run's stage and progress.
+        ...(body.status === 'queued'
+          ? { startedAt: null, stage: null, stageIndex: null, stageCount: null, progressStep: null, progressTotal: null, progressPct: null, etaMs: null }
+          : {}),
         ...(['succeeded', 'failed', 'canceled'].includes(body.status)
           ? { finishedAt: at, etaMs: null, ...(body.status === 'succeeded' ? {} : { stage: null }) }
           : {}),
@@ -50,6 +53,9 @@ export class JobEventLog {
   constructor(
     private readonly db: Db,
     private readonly bus: JobEventBus,
+    /** Where a failed history push is reported (the server passes its logger). */
+    private readonly onAnnounceError: (err: unknown, jobId: string) => void = (err, jobId) =>
+      console.error(`chorus: could not push job ${jobId} to live lists:`, err),
   ) {}
 
   /** Append events; returns them with seq/at, or null when `expectStatus` did not hold. */
@@ -121,9 +127,16 @@ export class JobEventLog {
     return { job, events, queuePosition };
   }
 
-  /** Push the job's current summary to live history lists. */
+  /**
+   * Push the job's current summary to live history lists. Called after a commit, so it never
+   * rejects: the events are stored whatever happens here (a list refetch shows the job).
+   */
   async announce(job: Job, kind: 'created' | 'updated'): Promise<void> {
-    this.bus.publishJobChange({ kind, job: await loadJobSummary(this.db, job) });
+    try {
+      this.bus.publishJobChange({ kind, job: await loadJobSummary(this.db, job) });
+    } catch (err) {
+      this.onAnnounceError(err, job.id);
+    }
   }
 
   /** Stored events after `afterSeq`, in order. */
