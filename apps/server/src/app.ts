@@ -1,9 +1,16 @@
+import fs from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { appRouter, JobEventLog, type ApiContext } from '@chorus/api';
+import path from 'node:path';
+import { appRouter, AuthService, createApiContext, JobEventLog, type ApiServices, type StoredFiles } from '@chorus/api';
 import { migrateDatabase, openDb } from '@chorus/db';
 import { createEngines, EmbeddedQueue, InProcessEventBus, Worker } from '@chorus/inference';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
+import { clearedSessionCookie, sessionCookie } from './auth/cookies.ts';
+import { announceSetupLink, createAdminFromEnvironment } from './auth/first-admin.ts';
+import { createHttpAuthenticator } from './auth/http-auth.ts';
+import { clientAddress, credentialFromRequest, isHttps } from './auth/request-identity.ts';
+import { createOriginPolicy } from './auth/request-origin.ts';
 import type { Config } from './config.ts';
 import { createJobAudioHandler } from './http/job-audio.ts';
 import { createRequestHandler } from './http/request-router.ts';
@@ -11,6 +18,7 @@ import { createStaticHandler } from './http/static-files.ts';
 import { lockDataDir } from './instance-lock.ts';
 import { createUploadHandler } from './http/uploads.ts';
 import type { Logger } from './logger.ts';
+import { createTrpcErrorLogger } from './trpc-error-log.ts';
 import { attachWebSockets } from './ws/websocket-server.ts';
 
 export interface RunningChorus {
@@ -48,46 +56,73 @@ async function startLocked(config: Config, logger: Logger, lock: { release(): vo
     concurrency: config.workerConcurrency,
   });
   const queue = new EmbeddedQueue(worker);
-  const context: ApiContext = { db, bus, queue, engines, events };
-  const createContext = (): ApiContext => context;
+  const files: StoredFiles = {
+    // Paths come from the database (relative to the data dir), never from a request.
+    remove: (relativePath) => fs.rm(path.join(config.dataDir, relativePath), { force: true }),
+  };
+  const auth = new AuthService(db, { idleMs: config.sessionIdleMs, absoluteMs: config.sessionMaxMs });
+  const services: ApiServices = { db, bus, queue, engines, events, files, auth };
+  const originPolicy = createOriginPolicy({ publicUrl: config.publicUrl, extraHosts: config.allowedHosts, extraOrigins: config.allowedOrigins });
+  const secureCookie = (req: http.IncomingMessage): boolean =>
+    config.secureCookies === 'always' || (config.secureCookies === 'auto' && (isHttps(req, config.trustProxy) || config.publicUrl?.startsWith('https:') === true));
 
   const trpcHttp = createHTTPHandler({
     router: appRouter,
-    createContext,
+    // Per request: who is asking (cookie or bearer token) and how to answer with headers.
+    createContext: ({ req, res }) =>
+      createApiContext(
+        services,
+        { transport: 'http', ip: clientAddress(req, config.trustProxy), userAgent: req.headers['user-agent'] ?? null },
+        credentialFromRequest(req),
+        {
+          setSessionCookie: (token, expiresAt) => res.appendHeader('set-cookie', sessionCookie(token, expiresAt, secureCookie(req))),
+          clearSessionCookie: () => res.appendHeader('set-cookie', clearedSessionCookie(secureCookie(req))),
+          setHeader: (name, value) => res.setHeader(name, value),
+        },
+      ),
     basePath: '/trpc/',
     // Inputs are small JSON; refuse huge bodies before buffering them (WebSocket frames are capped too).
     maxBodySize: 1024 * 1024,
-    onError: ({ error, path }) => {
-      if (error.code === 'INTERNAL_SERVER_ERROR') logger.error({ err: error, path }, 'tRPC error');
-    },
+    onError: createTrpcErrorLogger(logger, 'http'),
   });
+  const authenticate = createHttpAuthenticator(auth);
+  await createAdminFromEnvironment({ db, auth, bootstrap: config.bootstrapAdmin, logger });
   const defaultEngine = engines.get();
   if (!defaultEngine) throw new Error('No engine is configured.');
   const server = http.createServer(
     createRequestHandler(
       {
         trpc: trpcHttp,
-        upload: createUploadHandler({ db, dataDir: config.dataDir, maxBytes: config.maxUploadBytes, limits: defaultEngine.limits, logger: logger.child({ part: 'uploads' }) }),
-        jobAudio: createJobAudioHandler({ db, dataDir: config.dataDir }),
+        upload: createUploadHandler({ db, dataDir: config.dataDir, maxBytes: config.maxUploadBytes, limits: defaultEngine.limits, authenticate, logger: logger.child({ part: 'uploads' }) }),
+        jobAudio: createJobAudioHandler({ db, dataDir: config.dataDir, authenticate }),
         health: async () => {
           await db.$queryRawUnsafe('SELECT 1');
           return { ok: true, engines: engines.list().map((e) => ({ id: e.id, version: e.version, health: engines.health(e.id).status })), runningJobs: worker.activeJobs.length };
         },
         web: createStaticHandler(config.webDist),
       },
+      originPolicy,
       logger,
     ),
   );
-  const sockets = attachWebSockets(server, { createContext, allowedOrigins: config.allowedOrigins, logger });
+  const sockets = attachWebSockets(server, {
+    services,
+    originPolicy,
+    trustProxy: config.trustProxy,
+    authRecheckMs: config.wsAuthRecheckMs,
+    logger,
+    onError: createTrpcErrorLogger(logger, 'ws'),
+  });
 
   // Listen first: if the port is taken, stop before the worker touches any job.
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());
   });
-  await worker.start();
   const port = (server.address() as AddressInfo).port;
   const url = `http://localhost:${port}`;
+  await announceSetupLink(auth, config.publicUrl ?? url, logger);
+  await worker.start();
   logger.info({ url, database: config.databaseUrl, dataDir: config.dataDir, engines: engines.list().map((e) => e.id) }, 'Chorus is listening');
 
   let closing: Promise<void> | null = null;

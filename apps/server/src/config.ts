@@ -14,6 +14,19 @@ const envSchema = z.object({
   DATABASE_URL: z.string().default('file:./data/chorus.db'),
   CHORUS_DATA_DIR: z.string().default('./data'),
   CHORUS_ALLOWED_ORIGINS: z.string().default(''),
+  CHORUS_PUBLIC_URL: z
+    .string()
+    .optional()
+    .refine((u) => u === undefined || u === '' || /^https?:\/\/[^/]+/.test(u), { message: 'must be an http:// or https:// URL, e.g. https://chorus.example.com' }),
+  CHORUS_ALLOWED_HOSTS: z.string().default(''),
+  CHORUS_TRUST_PROXY: z.enum(['true', 'false', '1', '0', '']).default('false'),
+  CHORUS_SECURE_COOKIES: z.enum(['auto', 'true', 'false']).default('auto'),
+  CHORUS_ADMIN_EMAIL: z.string().optional(),
+  CHORUS_ADMIN_PASSWORD: z.string().optional(),
+  CHORUS_ADMIN_NAME: z.string().default('Admin'),
+  CHORUS_SESSION_IDLE_HOURS: z.coerce.number().positive().default(7 * 24),
+  CHORUS_SESSION_MAX_DAYS: z.coerce.number().positive().default(30),
+  CHORUS_WS_AUTH_RECHECK_MS: z.coerce.number().int().min(50).max(60_000).default(2000),
   CHORUS_MAX_UPLOAD_MB: z.coerce.number().positive().default(20),
   CHORUS_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).optional(),
   CHORUS_ENGINE_PROBE_MS: z.coerce.number().int().min(100).default(15_000),
@@ -27,8 +40,21 @@ export interface Config {
   host: string;
   databaseUrl: string;
   dataDir: string;
-  /** Origins allowed to open WebSockets besides the server's own. */
+  /** Origins allowed besides those whose host is one of this server's names. */
   allowedOrigins: string[];
+  /** The URL people use to reach Chorus (behind a proxy); its host and origin are allowed. */
+  publicUrl: string | null;
+  /** Host names besides localhost, loopback and this machine's names. */
+  allowedHosts: string[];
+  /** Take the client address and scheme from X-Forwarded-For / X-Forwarded-Proto. */
+  trustProxy: boolean;
+  /** Secure cookies: always, never, or when the request came over https (auto). */
+  secureCookies: 'auto' | 'always' | 'never';
+  /** Unattended installs: the first admin, created at start when none exists. */
+  bootstrapAdmin: { email: string; password: string; name: string } | null;
+  sessionIdleMs: number;
+  sessionMaxMs: number;
+  wsAuthRecheckMs: number;
   maxUploadBytes: number;
   /** Jobs the in-process worker runs at once: by default the sum of the engines' concurrency. */
   workerConcurrency: number;
@@ -49,12 +75,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   }
   const e = parsed.data;
   const engines = loadEngineConfigs(env);
+  if (Boolean(e.CHORUS_ADMIN_EMAIL) !== Boolean(e.CHORUS_ADMIN_PASSWORD)) {
+    throw new Error('Invalid configuration: set both CHORUS_ADMIN_EMAIL and CHORUS_ADMIN_PASSWORD, or neither.');
+  }
+  const list = (v: string): string[] => v.split(',').map((o) => o.trim().replace(/\/$/, '')).filter(Boolean);
   return {
     port: e.PORT,
     host: e.HOST,
     databaseUrl: e.DATABASE_URL,
     dataDir: path.resolve(cwd, e.CHORUS_DATA_DIR),
-    allowedOrigins: e.CHORUS_ALLOWED_ORIGINS.split(',').map((o) => o.trim().replace(/\/$/, '')).filter(Boolean),
+    allowedOrigins: list(e.CHORUS_ALLOWED_ORIGINS),
+    publicUrl: e.CHORUS_PUBLIC_URL ? e.CHORUS_PUBLIC_URL.replace(/\/$/, '') : null,
+    allowedHosts: list(e.CHORUS_ALLOWED_HOSTS),
+    trustProxy: e.CHORUS_TRUST_PROXY === 'true' || e.CHORUS_TRUST_PROXY === '1',
+    secureCookies: e.CHORUS_SECURE_COOKIES === 'true' ? 'always' : e.CHORUS_SECURE_COOKIES === 'false' ? 'never' : 'auto',
+    bootstrapAdmin: e.CHORUS_ADMIN_EMAIL && e.CHORUS_ADMIN_PASSWORD ? { email: e.CHORUS_ADMIN_EMAIL, password: e.CHORUS_ADMIN_PASSWORD, name: e.CHORUS_ADMIN_NAME } : null,
+    sessionIdleMs: Math.round(e.CHORUS_SESSION_IDLE_HOURS * 3600_000),
+    sessionMaxMs: Math.round(e.CHORUS_SESSION_MAX_DAYS * 24 * 3600_000),
+    wsAuthRecheckMs: e.CHORUS_WS_AUTH_RECHECK_MS,
     maxUploadBytes: Math.round(e.CHORUS_MAX_UPLOAD_MB * MB),
     workerConcurrency: e.CHORUS_WORKER_CONCURRENCY ?? engines.reduce((sum, engine) => sum + engine.concurrency, 0),
     engines,

@@ -1,7 +1,7 @@
 import { openDb, type Db } from '@chorus/db';
 import { TRPCClientError } from '@trpc/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collectEvents, useChorus } from './support/harness.ts';
+import { bearer, collectEvents, useChorus } from './support/harness.ts';
 
 /** The tRPC error code the server put in the error's data. */
 const errorCode = (err: unknown): string | undefined => (err as { data?: { code?: string } }).data?.code;
@@ -69,18 +69,39 @@ describe('bad input gets a precise error and writes nothing', () => {
     await expectRejected({ ...zeroShot(), speed: 2.5 }, 'BAD_REQUEST', /speed: Speed must be from 0.5 to 2/);
   });
   it('a job id that does not exist is NOT_FOUND everywhere', async () => {
+    const missing = 'job_00000000000000000000000000';
     for (const call of [
-      () => chorus.client.trpc.job.get.query({ id: 'job_nope' }),
-      () => chorus.client.trpc.job.cancel.mutate({ id: 'job_nope' }),
-      () => chorus.client.trpc.job.rerun.mutate({ id: 'job_nope' }),
+      () => chorus.client.trpc.job.get.query({ id: missing }),
+      () => chorus.client.trpc.job.cancel.mutate({ id: missing }),
+      () => chorus.client.trpc.job.rerun.mutate({ id: missing }),
+      () => chorus.client.trpc.job.delete.mutate({ id: missing }),
     ]) {
       const err = (await call().catch((e: unknown) => e)) as TRPCClientError<never>;
       expect(err).toBeInstanceOf(TRPCClientError);
-      expect(err.message).toBe('Job "job_nope" does not exist.');
+      expect(err.message).toBe(`Job "${missing}" does not exist.`);
       expect(errorCode(err)).toBe('NOT_FOUND');
     }
-    const audio = await fetch(`${chorus.h.url}/api/jobs/job_nope/audio`);
+    const audio = await fetch(`${chorus.h.url}/api/jobs/${missing}/audio`, { headers: bearer(chorus.h.token) });
     expect(audio.status).toBe(404);
+  });
+  it('a malformed job id (lone surrogate, NUL, 10 kB, wrong shape) is a 400 that says what an id looks like', async () => {
+    for (const id of ['\ud800', 'job_\u0000', 'x'.repeat(10_000), 'job_nope', '']) {
+      for (const call of [() => chorus.client.trpc.job.get.query({ id }), () => chorus.client.trpc.job.cancel.mutate({ id })]) {
+        const err = (await call().catch((e: unknown) => e)) as TRPCClientError<never>;
+        expect(errorCode(err)).toBe('BAD_REQUEST');
+        expect(err.message).toMatch(/A job id is "job_" followed by 26 lower-case letters and digits/);
+      }
+    }
+    const audio = await fetch(`${chorus.h.url}/api/jobs/job_nope/audio`, { headers: bearer(chorus.h.token) });
+    expect(audio.status).toBe(400);
+  });
+  it('a lone surrogate in a text field is a 400 naming the field', async () => {
+    for (const [field, value] of [['text', 'Hi \ud800'], ['promptText', '\udc00'], ['instruct', 'a\ud800b']] as const) {
+      const mode = field === 'instruct' ? 'instruct' : 'zero_shot';
+      await expectRejected({ ...zeroShot(), mode, instruct: 'gently', [field]: value }, 'BAD_REQUEST', /unpaired UTF-16 surrogate/);
+    }
+    const err = (await chorus.client.trpc.job.list.query({ cursor: '\ud800' }).catch((e: unknown) => e)) as TRPCClientError<never>;
+    expect(errorCode(err)).toBe('BAD_REQUEST');
   });
   it('cancelling a finished job says why and changes nothing', async () => {
     const created = await chorus.client.trpc.job.create.mutate({ mode: 'zero_shot', text: 'Done soon.', promptUploadId: chorus.uploadId, promptText: 'Reference.' });

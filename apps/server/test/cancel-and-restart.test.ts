@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { openDb } from '@chorus/db';
 import { afterAll, describe, expect, it } from 'vitest';
-import { collectEvents, collectUntilProgress, connectClient, LONG_TEXT, range, seqs, uploadReference, useChorus } from './support/harness.ts';
+import { collectEvents, collectUntilProgress, connectClient, issueToken, LONG_TEXT, range, seqs, uploadReference, useChorus } from './support/harness.ts';
 import { freePort, killSpawnedServers, spawnServer, waitForExit } from './support/server-process.ts';
 
 describe('cancel', () => {
@@ -58,8 +58,9 @@ describe('restart recovery', () => {
   it('after a kill, the running job is re-queued once with a warning and both it and the queued job finish', async () => {
     const port = await freePort();
     const first = await spawnServer(env, port);
-    const client = connectClient(first.url);
-    const uploadId = (await uploadReference(first.url)).id;
+    const token = await issueToken(first.url);
+    const client = connectClient(first.url, token);
+    const uploadId = (await uploadReference(first.url, token)).id;
     const running = await client.trpc.job.create.mutate({ mode: 'cross_lingual', text: LONG_TEXT, promptUploadId: uploadId, seed: 5 });
     const queued = await client.trpc.job.create.mutate({ mode: 'cross_lingual', text: 'I was waiting in line.', promptUploadId: uploadId, seed: 6 });
     const { stream, progressing } = collectUntilProgress(client, running.id);
@@ -75,7 +76,7 @@ describe('restart recovery', () => {
     await db.$disconnect();
 
     const second = await spawnServer(env, port);
-    const again = connectClient(second.url);
+    const again = connectClient(second.url, token);
     try {
       const a = collectEvents(again, running.id);
       const b = collectEvents(again, queued.id);
@@ -96,8 +97,9 @@ describe('restart recovery', () => {
   it('on SIGTERM puts a running job back in the queue, consistently, and exits 0', async () => {
     const port = await freePort();
     const server = await spawnServer({ ...env, CHORUS_SHUTDOWN_GRACE_MS: '0' }, port);
-    const client = connectClient(server.url);
-    const uploadId = (await uploadReference(server.url)).id;
+    const token = await issueToken(server.url);
+    const client = connectClient(server.url, token);
+    const uploadId = (await uploadReference(server.url, token)).id;
     const job = await client.trpc.job.create.mutate({ mode: 'cross_lingual', text: LONG_TEXT, promptUploadId: uploadId });
     const { stream, progressing } = collectUntilProgress(client, job.id);
     stream.done.catch(() => undefined); // the server is killed mid-stream on purpose

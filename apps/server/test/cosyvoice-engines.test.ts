@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // Python package mimics AutoModel. They are test doubles: there is no GPU or model here.
 import { startFastApiStandin, type FastApiStandin } from '../../inference/test/standins/fastapi-standin.ts';
 import { startTritonStandin, type TritonStandin } from '../../inference/test/standins/triton-standin.ts';
-import { collectEvents, useChorus } from './support/harness.ts';
+import { bearer, collectEvents, useChorus } from './support/harness.ts';
 
 const inference = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../inference');
 
@@ -72,7 +72,7 @@ describe('CosyVoice engines through the normal server and worker', () => {
 
       const job = await chorus.client.trpc.job.get.query({ id: created.id });
       expect(job).toMatchObject({ engineId, engineKind: kind, deterministic, outputSampleRate: 24000 });
-      const wav = decodeWav(new Uint8Array(await (await fetch(`${chorus.h.url}${job.audioUrl}`)).arrayBuffer()));
+      const wav = decodeWav(new Uint8Array(await (await fetch(`${chorus.h.url}${job.audioUrl}`, { headers: bearer(chorus.h.token) })).arrayBuffer()));
       expect(wav.sampleRate).toBe(24000);
       expect(wav.channels[0]!.length).toBeGreaterThan(24000 * 0.5);
     });

@@ -4,7 +4,7 @@ import { TRPCClientError } from '@trpc/client';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, startChorus } from '../src/index.ts';
 import pino from 'pino';
-import { collectEvents, useChorus } from './support/harness.ts';
+import { bearer, collectEvents, useChorus } from './support/harness.ts';
 
 /** Send raw bytes and return what the server answered (its status line). */
 function raw(url: string, request: string): Promise<string> {
@@ -31,7 +31,7 @@ describe('the server under odd requests', () => {
 
   it('refuses an oversized tRPC body before reading it all', async () => {
     const body = JSON.stringify({ mode: 'zero_shot', text: 'x'.repeat(2 * 1024 * 1024) });
-    const res = await fetch(`${chorus.h.url}/trpc/job.create`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    const res = await fetch(`${chorus.h.url}/trpc/job.create`, { method: 'POST', headers: { 'content-type': 'application/json', ...bearer(chorus.h.token) }, body });
     expect(res.status).toBe(413);
     expect((await fetch(`${chorus.h.url}/healthz`)).ok).toBe(true);
   });

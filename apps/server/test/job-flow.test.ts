@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { decodeWav } from '@chorus/inference';
 import { describe, expect, it } from 'vitest';
-import { collectEvents, connectClient, LONG_TEXT, range, seqs, useChorus } from './support/harness.ts';
+import { bearer, collectEvents, connectClient, LONG_TEXT, range, seqs, useChorus } from './support/harness.ts';
 
 describe('a job over a real socket', () => {
   const chorus = useChorus();
@@ -35,7 +35,7 @@ describe('a job over a real socket', () => {
 
     const result = events.find((e) => e.type === 'result')!;
     if (result.type !== 'result') throw new Error('unreachable');
-    const full = await fetch(`${chorus.h.url}${result.audioUrl}`);
+    const full = await fetch(`${chorus.h.url}${result.audioUrl}`, { headers: bearer(chorus.h.token) });
     expect(full.status).toBe(200);
     expect(full.headers.get('content-type')).toBe('audio/wav');
     expect(full.headers.get('accept-ranges')).toBe('bytes');
@@ -45,18 +45,18 @@ describe('a job over a real socket', () => {
     expect(decoded.sampleRate).toBe(24000);
     expect(decoded.channels).toHaveLength(1);
 
-    const partial = await fetch(`${chorus.h.url}${result.audioUrl}`, { headers: { range: 'bytes=0-11' } });
+    const partial = await fetch(`${chorus.h.url}${result.audioUrl}`, { headers: { ...bearer(chorus.h.token), range: 'bytes=0-11' } });
     expect(partial.status).toBe(206);
     expect(partial.headers.get('content-range')).toBe(`bytes 0-11/${bytes.length}`);
     const head = new Uint8Array(await partial.arrayBuffer());
     expect(Buffer.from(head.subarray(0, 4)).toString()).toBe('RIFF');
     expect(Buffer.from(head.subarray(8, 12)).toString()).toBe('WAVE');
-    const tail = await fetch(`${chorus.h.url}${result.audioUrl}`, { headers: { range: 'bytes=-10' } });
+    const tail = await fetch(`${chorus.h.url}${result.audioUrl}`, { headers: { ...bearer(chorus.h.token), range: 'bytes=-10' } });
     expect(tail.status).toBe(206);
     expect(new Uint8Array(await tail.arrayBuffer())).toEqual(bytes.subarray(bytes.length - 10));
-    const outOfRange = await fetch(`${chorus.h.url}${result.audioUrl}`, { headers: { range: `bytes=${bytes.length}-` } });
+    const outOfRange = await fetch(`${chorus.h.url}${result.audioUrl}`, { headers: { ...bearer(chorus.h.token), range: `bytes=${bytes.length}-` } });
     expect(outOfRange.status).toBe(416);
-    const download = await fetch(`${chorus.h.url}${result.audioUrl}?download=1`);
+    const download = await fetch(`${chorus.h.url}${result.audioUrl}?download=1`, { headers: bearer(chorus.h.token) });
     expect(download.headers.get('content-disposition')).toMatch(/^attachment; filename="chorus-.+\.wav"$/);
 
     const job = await chorus.client.trpc.job.get.query({ id: created.id });
@@ -65,7 +65,7 @@ describe('a job over a real socket', () => {
 
   it('resumes after a disconnect with exactly the missed events, and replays the whole log after the end', async () => {
     const created = await chorus.client.trpc.job.create.mutate({ mode: 'cross_lingual', text: LONG_TEXT, promptUploadId: chorus.uploadId, seed: 7 });
-    const first = connectClient(chorus.h.url);
+    const first = connectClient(chorus.h.url, chorus.h.token);
     let cut!: () => void;
     const cutPoint = new Promise<void>((r) => (cut = r));
     const before = collectEvents(first, created.id, undefined, (e) => {
@@ -76,7 +76,7 @@ describe('a job over a real socket', () => {
     const seen = [...before.events];
     const lastSeen = seen.at(-1)!.seq;
 
-    const second = connectClient(chorus.h.url);
+    const second = connectClient(chorus.h.url, chorus.h.token);
     const after = collectEvents(second, created.id, String(lastSeen));
     await after.done;
     second.close();
@@ -86,7 +86,7 @@ describe('a job over a real socket', () => {
     expect(combined.at(-1)).toMatchObject({ type: 'status', status: 'succeeded' });
 
     // A page opened after the job ended replays the whole stored log, identical.
-    const late = connectClient(chorus.h.url);
+    const late = connectClient(chorus.h.url, chorus.h.token);
     const replay = collectEvents(late, created.id);
     await replay.done;
     late.close();
@@ -95,7 +95,7 @@ describe('a job over a real socket', () => {
 
   it('resumes through wsLink’s own reconnect (the server drops the socket) without gaps or duplicates', async () => {
     const created = await chorus.client.trpc.job.create.mutate({ mode: 'cross_lingual', text: LONG_TEXT, promptUploadId: chorus.uploadId, seed: 8 });
-    const c = connectClient(chorus.h.url);
+    const c = connectClient(chorus.h.url, chorus.h.token);
     let dropped = false;
     const stream = collectEvents(c, created.id, undefined, (e) => {
       if (!dropped && e.type === 'progress') {

@@ -8,6 +8,8 @@ import { migrateDatabase, openDb, type Db } from '@chorus/db';
 import { decodeWav } from '@chorus/inference';
 import pino from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { AuthService } from '@chorus/api';
+import { createHttpAuthenticator } from '../src/auth/http-auth.ts';
 import { createUploadHandler } from '../src/http/uploads.ts';
 import { FIXTURES_DIR, makeWav, voicedSignal, voicedWav } from './helpers/audio.ts';
 
@@ -19,6 +21,8 @@ let dataDir: string;
 let db: Db;
 let server: http.Server;
 let url: string;
+/** A real admin's API token: uploads need a member or admin. */
+let authorization: string;
 
 beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'chorus-uploads-'));
@@ -26,7 +30,10 @@ beforeAll(async () => {
   const databaseUrl = `file:${path.join(tmp, 't.db')}`;
   await migrateDatabase(databaseUrl);
   db = await openDb(databaseUrl);
-  const handler = createUploadHandler({ db, dataDir, maxBytes: 20 * MB, limits, logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }) });
+  const auth = new AuthService(db);
+  const admin = await auth.createFirstAdmin({ email: 'admin@example.com', name: 'Admin', password: 'correct horse battery' });
+  authorization = `Bearer ${(await auth.createApiToken(admin!.id, 'uploads test')).token}`;
+  const handler = createUploadHandler({ db, dataDir, maxBytes: 20 * MB, limits, authenticate: createHttpAuthenticator(auth), logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }) });
   server = http.createServer((req, res) => {
     handler(req, res).catch((err: unknown) => {
       res.writeHead(500).end(String(err));
@@ -51,14 +58,14 @@ async function reset(): Promise<void> {
 const fixture = (name: string): Uint8Array => new Uint8Array(fs.readFileSync(path.join(FIXTURES_DIR, name)));
 
 function postRaw(bytes: Uint8Array, headers: Record<string, string> = { 'content-type': 'application/octet-stream' }): Promise<Response> {
-  return fetch(url, { method: 'POST', body: bytes, headers });
+  return fetch(url, { method: 'POST', body: bytes, headers: { authorization, ...headers } });
 }
 
 function postMultipart(bytes: Uint8Array, filename: string, field = 'file', type = 'application/octet-stream'): Promise<Response> {
   const form = new FormData();
   form.append('note', 'a form field before the file');
   form.append(field, new Blob([bytes], { type }), filename);
-  return fetch(url, { method: 'POST', body: form });
+  return fetch(url, { method: 'POST', body: form, headers: { authorization } });
 }
 
 function uploadedFiles(): string[] {
@@ -240,7 +247,7 @@ describe('POST /api/uploads: refusals store nothing', () => {
         controller.enqueue(chunk);
       },
     });
-    const res = fetch(url, { method: 'POST', body, headers: { 'content-type': 'audio/wav' }, duplex: 'half' } as RequestInit);
+    const res = fetch(url, { method: 'POST', body, headers: { 'content-type': 'audio/wav', authorization }, duplex: 'half' } as RequestInit);
     await expectRefused(res, 413, 'TOO_LARGE', /20 MB limit/);
     // It stopped taking the body well before the end.
     expect(sent).toBeLessThan(bytes.length);

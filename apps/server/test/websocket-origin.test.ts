@@ -1,11 +1,12 @@
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from './support/harness.ts';
+import { signIn, startHarness, TEST_ADMIN, type Harness } from './support/harness.ts';
 
-/** Open a raw WebSocket with a given Origin; resolve 'open' or the HTTP status it was refused with. */
-function tryUpgrade(url: string, origin?: string): Promise<'open' | number> {
+/** Open a raw WebSocket with given headers; resolve 'open' or the HTTP status it was refused with. */
+function tryUpgrade(url: string, headers: Record<string, string> = {}): Promise<'open' | number> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, origin ? { origin } : {});
+    const { origin, ...rest } = headers;
+    const ws = new WebSocket(url, { ...(origin ? { origin } : {}), headers: rest });
     ws.once('open', () => {
       ws.close();
       resolve('open');
@@ -20,24 +21,33 @@ function tryUpgrade(url: string, origin?: string): Promise<'open' | number> {
   });
 }
 
-describe('WebSocket Origin allow-list', () => {
+describe('WebSocket upgrades: origin allow-list, host names and sign-in', () => {
   let h: Harness;
+  let cookie: string;
+  let wsUrl: string;
   beforeAll(async () => {
     h = await startHarness({ CHORUS_ALLOWED_ORIGINS: 'https://studio.example.com' });
+    cookie = await signIn(h.url, TEST_ADMIN.email, TEST_ADMIN.password);
+    wsUrl = h.url.replace('http', 'ws') + '/trpc';
   });
   afterAll(async () => h?.stop());
 
-  it('refuses a foreign Origin with 403', async () => {
-    const wsUrl = h.url.replace('http', 'ws') + '/trpc';
-    expect(await tryUpgrade(wsUrl, 'https://evil.example.net')).toBe(403);
+  it('refuses a foreign Origin with 403, even with a valid session cookie', async () => {
+    expect(await tryUpgrade(wsUrl, { origin: 'https://evil.example.net', cookie })).toBe(403);
   });
-  it('accepts the same origin, a configured origin, and non-browser clients without Origin', async () => {
-    const wsUrl = h.url.replace('http', 'ws') + '/trpc';
-    expect(await tryUpgrade(wsUrl, h.url)).toBe('open');
-    expect(await tryUpgrade(wsUrl, 'https://studio.example.com')).toBe('open');
-    expect(await tryUpgrade(wsUrl)).toBe('open');
+  it('refuses a DNS-rebinding page (Host and Origin both the attacker’s name) with 421', async () => {
+    expect(await tryUpgrade(wsUrl, { origin: 'http://evil.example:8765', host: 'evil.example:8765', cookie })).toBe(421);
+  });
+  it('accepts the same origin, a configured origin, and non-browser clients without Origin, when signed in', async () => {
+    expect(await tryUpgrade(wsUrl, { origin: h.url, cookie })).toBe('open');
+    expect(await tryUpgrade(wsUrl, { origin: 'https://studio.example.com', cookie })).toBe('open');
+    expect(await tryUpgrade(wsUrl, { cookie })).toBe('open');
+  });
+  it('refuses an upgrade without a session (401), or with a made-up one', async () => {
+    expect(await tryUpgrade(wsUrl, { origin: h.url })).toBe(401);
+    expect(await tryUpgrade(wsUrl, { origin: h.url, cookie: 'chorus_session=' + 'A'.repeat(43) })).toBe(401);
   });
   it('answers upgrades on other paths with 404', async () => {
-    expect(await tryUpgrade(h.url.replace('http', 'ws') + '/elsewhere', h.url)).toBe(404);
+    expect(await tryUpgrade(h.url.replace('http', 'ws') + '/elsewhere', { origin: h.url, cookie })).toBe(404);
   });
 });

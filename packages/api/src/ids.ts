@@ -9,7 +9,9 @@ let lastRandom = new Uint8Array(10);
  * Time-sortable id (ULID layout: 48-bit ms time + 80 random bits, base32): ordering by id
  * is ordering by creation, so history pages by id alone. Monotonic within a millisecond.
  */
-export function newId(prefix: 'job' | 'upl'): string {
+export type IdPrefix = 'job' | 'upl' | 'usr' | 'ses' | 'tok' | 'inv';
+
+export function newId(prefix: IdPrefix): string {
   const now = Date.now();
   if (now <= lastMs) {
     // Same millisecond (or clock stepped back): increment the random part to stay sorted.
@@ -39,4 +41,15 @@ export function newId(prefix: 'job' | 'upl'): string {
     }
   }
   return `${prefix}_${time}${rand}`;
+}
+
+/** The smallest id that could have been made at `ms`: ids compare like creation times. */
+export function idLowerBoundAt(prefix: IdPrefix, ms: number): string {
+  let time = '';
+  let t = Math.max(0, Math.floor(ms));
+  for (let i = 0; i < 10; i++) {
+    time = ALPHABET[t % 32]! + time;
+    t = Math.floor(t / 32);
+  }
+  return `${prefix}_${time}${'0'.repeat(16)}`;
 }

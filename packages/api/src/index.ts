@@ -1,8 +1,25 @@
 export { appRouter, type AppRouter } from './root.ts';
-export { createCallerFactory, type ApiContext } from './trpc.ts';
-export type { ApiDeps, EngineCatalog, JobEventBus, JobQueue } from './ports.ts';
+export {
+  createApiContext,
+  createCallerFactory,
+  errorRef,
+  type ApiContext,
+  type ApiServices,
+  type HttpResponseControl,
+  type RequestMeta,
+} from './trpc.ts';
+export type { ApiDeps, EngineCatalog, JobEventBus, JobQueue, StoredFiles } from './ports.ts';
 export { JobEventLog, eventFromRow, type AppendOptions } from './services/job-event-log.ts';
 export { loadJobSummary, toJobSummary, jobAudioUrl, queuePositionOf } from './services/job-summary.ts';
-export { newId } from './ids.ts';
+export { newId, idLowerBoundAt } from './ids.ts';
 export { announceQueuePositions } from './services/queue-positions.ts';
+export { AuthService, API_TOKEN_PREFIX, DEFAULT_SESSION_POLICY, type Credential, type Identity, type SessionPolicy } from './auth/auth-service.ts';
+export { authorize, SETUP_NEEDED_MESSAGE, type Authorization } from './auth/authorize.ts';
+export { LoginThrottle, DEFAULT_THROTTLE, type ThrottleLimits } from './auth/login-throttle.ts';
+export { SCRYPT_PARAMS } from './auth/secrets.ts';
+export { jobAccessDenial, type JobAction } from './services/job-access.ts';
+export { recordAudit } from './services/audit-log.ts';
+export { loadSettings } from './services/workspace-settings.ts';
+export { redactLogMessage } from './services/log-redaction.ts';
 export * from './schemas/index.ts';
+export { failureFingerprint, normalizeFailureMessage, type FailureFingerprintInput } from './services/failure-fingerprint.ts';

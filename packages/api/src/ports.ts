@@ -34,8 +34,15 @@ export interface EngineCatalog {
   health(id: string): EngineHealth;
 }
 
+/** Stored files (uploads, outputs) by the relative path the database records. */
+export interface StoredFiles {
+  /** Remove a file; a file already gone is not an error. */
+  remove(relativePath: string): Promise<void>;
+}
+
 export interface ApiDeps {
   db: Db;
+  files: StoredFiles;
   bus: JobEventBus;
   queue: JobQueue;
   engines: EngineCatalog;

@@ -1,10 +1,17 @@
+import { auditRouter, settingsRouter } from './router/admin.ts';
+import { authRouter } from './router/auth.ts';
 import { engineRouter } from './router/engine.ts';
 import { jobRouter } from './router/job.ts';
+import { membersRouter } from './router/members.ts';
 import { createRouter } from './trpc.ts';
 
 export const appRouter = createRouter({
+  auth: authRouter,
   job: jobRouter,
   engine: engineRouter,
+  members: membersRouter,
+  audit: auditRouter,
+  settings: settingsRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { migrateDatabase, openDb, type Db } from '@chorus/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ApiContext, JobEventBus } from '../src/index.ts';
+import type { ApiServices, JobEventBus } from '../src/index.ts';
 import { JobEventLog, newId } from '../src/index.ts';
 import { streamJobEvents } from '../src/router/job-events-stream.ts';
 import type { JobEvent } from '../src/schemas/job-event.ts';
@@ -25,14 +25,14 @@ describe('JobEventLog on a real SQLite file', () => {
   const url = `file:${path.join(dir, 'api.db')}`;
   let db: Db;
   let log: JobEventLog;
-  let ctx: ApiContext;
+  let ctx: Pick<ApiServices, 'db' | 'bus' | 'events'>;
 
   beforeAll(async () => {
     await migrateDatabase(url);
     db = await openDb(url);
     const bus = memoryBus();
     log = new JobEventLog(db, bus);
-    ctx = { db, bus, events: log, queue: { enqueue: async () => undefined, abortRunning: async () => undefined }, engines: { list: () => [], get: () => undefined, health: () => ({ status: 'unknown', message: null, checkedAt: null }) } };
+    ctx = { db, bus, events: log };
   });
   afterAll(async () => {
     await db?.$disconnect();

@@ -2,7 +2,9 @@ import fs from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { pipeline } from 'node:stream';
+import { isJobId, JOB_ID_RULE, jobAccessDenial } from '@chorus/api';
 import type { Db } from '@chorus/db';
+import { statusOf, type HttpAuthenticator } from '../auth/http-auth.ts';
 import { sendError } from './respond.ts';
 
 /** Parse a single "bytes=a-b" range; multi-range requests get the whole file (allowed by RFC 9110). */
@@ -28,10 +30,15 @@ export function parseRange(header: string | undefined, size: number): { start: n
 }
 
 /** GET /api/jobs/:id/audio — the finished WAV, with Range support and a download filename. */
-export function createJobAudioHandler(deps: { db: Db; dataDir: string }) {
+export function createJobAudioHandler(deps: { db: Db; dataDir: string; authenticate: HttpAuthenticator }) {
   return async (req: IncomingMessage, res: ServerResponse, jobId: string): Promise<void> => {
+    const access = await deps.authenticate(req, 'viewer');
+    if (!access.ok) return sendError(res, statusOf(access.code), access.code, access.message);
+    if (!isJobId(jobId)) return sendError(res, 400, 'BAD_REQUEST', `Malformed job id. ${JOB_ID_RULE}`);
     const job = await deps.db.job.findUnique({ where: { id: jobId } });
     if (!job) return sendError(res, 404, 'NOT_FOUND', `Job "${jobId}" does not exist.`);
+    const denial = jobAccessDenial(access.identity.user, job, 'read');
+    if (denial) return sendError(res, 403, 'FORBIDDEN', denial);
     if (job.status !== 'succeeded' || !job.outputPath) {
       return sendError(res, 404, 'NO_AUDIO', `Job "${jobId}" has no audio: it is ${job.status}.`);
     }

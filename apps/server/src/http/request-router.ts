@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { crossSiteReason, isHostAllowed, type OriginPolicy } from '../auth/request-origin.ts';
 import type { Logger } from '../logger.ts';
 import { sendError, sendJson } from './respond.ts';
 
@@ -31,12 +32,30 @@ export function safeDecode(component: string): string | null {
   }
 }
 
-/** One small dispatcher: tRPC, the two binary endpoints, health, then the web app. */
-export function createRequestHandler(routes: HttpRoutes, logger: Logger) {
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * One small dispatcher: tRPC, the two binary endpoints, health, then the web app. Before any
+ * of them: the Host must be one of this server's names (DNS rebinding), and a state-changing
+ * request that could ride on the session cookie must come from an allowed origin (CSRF).
+ */
+export function createRequestHandler(routes: HttpRoutes, originPolicy: OriginPolicy, logger: Logger) {
   return (req: IncomingMessage, res: ServerResponse): void => {
     const pathname = requestPath(req.url);
     if (pathname === null) return sendError(res, 400, 'BAD_REQUEST', 'The request path is malformed.');
     const method = req.method ?? 'GET';
+    if (pathname !== '/healthz' && !isHostAllowed(req, originPolicy)) {
+      logger.warn({ host: req.headers.host, path: pathname }, 'refused a request for a host name this server does not use');
+      return sendError(res, 421, 'MISDIRECTED', 'This server does not answer to that host name; set CHORUS_PUBLIC_URL or CHORUS_ALLOWED_HOSTS to add one.');
+    }
+    // A bearer token is never sent by a browser on its own, so only cookie-style requests are checked.
+    if (!SAFE_METHODS.has(method) && req.headers.authorization === undefined) {
+      const reason = crossSiteReason(req, originPolicy);
+      if (reason) {
+        logger.warn({ origin: req.headers.origin, site: req.headers['sec-fetch-site'], path: pathname }, 'refused a cross-site request');
+        return sendError(res, 403, 'CROSS_SITE', `${reason} Use Chorus from its own page, or send an API token.`);
+      }
+    }
     const run = async (): Promise<void> => {
       if (pathname === '/trpc' || pathname.startsWith('/trpc/')) return routes.trpc(req, res);
       if (pathname === '/healthz') return sendJson(res, 200, await routes.health());

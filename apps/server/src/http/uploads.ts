@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
-import { newId } from '@chorus/api';
+import { loadSettings, newId, type Identity } from '@chorus/api';
 import {
   uploadFormatSchema,
   uploadWarningSchema,
@@ -14,6 +14,7 @@ import {
 import type { Db, Upload } from '@chorus/db';
 import { encodeWav16, isAudioInputError, validatePromptAudio } from '@chorus/inference';
 import type { Logger } from 'pino';
+import { statusOf, type HttpAuthenticator } from '../auth/http-auth.ts';
 import { sendJson } from './respond.ts';
 import { ClientAbortedError, UploadRejection, declaredTooLarge, readUploadBody, tooLarge } from './upload-body.ts';
 
@@ -23,6 +24,7 @@ export interface UploadHandlerDeps {
   dataDir: string;
   maxBytes: number;
   limits: Pick<EngineLimits, 'promptMinMs' | 'promptMaxMs' | 'promptMinSampleRate' | 'promptPreferredSampleRate'>;
+  authenticate: HttpAuthenticator;
   logger: Logger;
 }
 
@@ -31,6 +33,7 @@ const LINGER_MS = 5000;
 
 function statusFor(code: UploadErrorCode): number {
   if (code === 'UNSUPPORTED_FORMAT') return 415;
+  if (code === 'RATE_LIMITED' || code === 'QUOTA_EXCEEDED') return 429;
   if (code === 'TOO_LARGE') return 413;
   return 400;
 }
@@ -67,7 +70,7 @@ export function toUploadResult(row: Upload): UploadResult {
  * each via a temporary file and a rename, before the row is inserted.
  */
 export function createUploadHandler(deps: UploadHandlerDeps): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
-  const { db, dataDir, maxBytes, limits, logger } = deps;
+  const { db, dataDir, maxBytes, limits, logger, authenticate } = deps;
   const uploadsDir = path.join(dataDir, 'uploads');
 
   const refuse = (req: IncomingMessage, res: ServerResponse, rejection: UploadRejection, context: Record<string, unknown>): void => {
@@ -88,7 +91,30 @@ export function createUploadHandler(deps: UploadHandlerDeps): (req: IncomingMess
     sendJson(res, rejection.status, { error: { code: rejection.code, message: rejection.message } });
   };
 
+  /** The per-member limits an admin sets: uploads per hour and stored bytes (null when within them). */
+  const overLimit = async (identity: Identity, incomingBytes: number): Promise<UploadRejection | null> => {
+    const settings = await loadSettings(db);
+    const userId = identity.user.id;
+    if (settings.uploadsPerHour > 0) {
+      const lastHour = await db.upload.count({ where: { uploadedById: userId, createdAt: { gt: new Date(Date.now() - 3600_000) } } });
+      if (lastHour >= settings.uploadsPerHour) {
+        return new UploadRejection(429, 'RATE_LIMITED', `You have uploaded ${lastHour} files in the last hour; the limit is ${settings.uploadsPerHour} per hour (an admin can change it). Try again later.`);
+      }
+    }
+    if (settings.uploadBytesPerMember > 0) {
+      const stored = (await db.upload.aggregate({ where: { uploadedById: userId }, _sum: { sizeBytes: true } }))._sum.sizeBytes ?? 0;
+      if (stored + incomingBytes > settings.uploadBytesPerMember) {
+        const mb = (n: number): string => (n / 1024 / 1024).toFixed(1);
+        return new UploadRejection(429, 'QUOTA_EXCEEDED', `Your uploads use ${mb(stored)} MB of your ${mb(settings.uploadBytesPerMember)} MB quota; this file (${mb(incomingBytes)} MB) does not fit. Delete old jobs or ask an admin to raise the quota.`);
+      }
+    }
+    return null;
+  };
+
   return async (req, res) => {
+    const access = await authenticate(req, 'member');
+    if (!access.ok) return refuse(req, res, new UploadRejection(statusOf(access.code), access.code, access.message), {});
+    const identity = access.identity;
     if (declaredTooLarge(req, maxBytes)) {
       return refuse(req, res, tooLarge(maxBytes), { contentLength: req.headers['content-length'] });
     }
@@ -117,6 +143,8 @@ export function createUploadHandler(deps: UploadHandlerDeps): (req: IncomingMess
       logger.info({ id: existing.id, sha256, ...context }, 'upload already stored; returning it');
       return sendJson(res, 200, toUploadResult(existing));
     }
+    const limited = await overLimit(identity, bytes.length);
+    if (limited) return refuse(req, res, limited, { ...context, userId: identity.user.id });
 
     let checked: Awaited<ReturnType<typeof validatePromptAudio>>;
     try {
@@ -152,6 +180,7 @@ export function createUploadHandler(deps: UploadHandlerDeps): (req: IncomingMess
             warnings: JSON.stringify(checked.warnings),
             originalPath,
             pcmPath,
+            uploadedById: identity.user.id,
           },
         });
       }

@@ -1,48 +1,89 @@
 import type http from 'node:http';
-import { appRouter, type ApiContext } from '@chorus/api';
+import { appRouter, createApiContext, type ApiServices, type Credential } from '@chorus/api';
+import { TRPCError } from '@trpc/server';
 import { applyWSSHandler } from '@trpc/server/adapters/ws';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { isHostAllowed, isOriginAllowed, type OriginPolicy } from '../auth/request-origin.ts';
+import { clientAddress, credentialFromRequest } from '../auth/request-identity.ts';
 import { requestPath } from '../http/request-router.ts';
 import type { Logger } from '../logger.ts';
-import { isOriginAllowed } from './origin-check.ts';
+import type { TrpcErrorLogger } from '../trpc-error-log.ts';
+import { SocketGuard } from './socket-guard.ts';
 
 export interface WebSocketOptions {
-  createContext: () => ApiContext;
-  allowedOrigins: readonly string[];
+  services: ApiServices;
+  originPolicy: OriginPolicy;
+  trustProxy: boolean;
+  /** How often live sockets' sign-ins are re-checked. */
+  authRecheckMs: number;
   logger: Logger;
+  onError: TrpcErrorLogger;
 }
 
-/** tRPC over WebSocket on the HTTP server's port: upgrades at /trpc, Origin-checked. */
+const refuse = (socket: { end(s: string): void }, status: string, body: string): void =>
+  socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n${body}\n`);
+
+/** A token sent by a script in tRPC's connectionParams ({ token: "chorus_pat_…" }). */
+function tokenFromParams(params: Partial<Record<string, string>> | null | undefined): Credential | null {
+  const token = params?.token ?? params?.authorization?.replace(/^Bearer\s+/i, '');
+  return typeof token === 'string' ? { kind: 'token', token } : null;
+}
+
+/**
+ * tRPC over WebSocket on the HTTP server's port, at /trpc. The upgrade is refused unless the
+ * Host and Origin are this server's (cross-site hijacking, DNS rebinding) and the request
+ * carries a working session cookie, or announces connectionParams (a script's token).
+ */
 export function attachWebSockets(server: http.Server, options: WebSocketOptions): { close(): void } {
+  const { services, logger } = options;
   const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
+  const guard = new SocketGuard(services.auth, options.authRecheckMs, logger);
   const handler = applyWSSHandler({
     wss,
     router: appRouter,
-    createContext: options.createContext,
+    // Once per connection; procedures re-resolve the credential on every call.
+    createContext: async ({ req, res, info }) => {
+      const credential = tokenFromParams(info.connectionParams) ?? credentialFromRequest(req);
+      const identity = credential && (await services.auth.isSetUp()) ? await services.auth.resolve(credential) : null;
+      if (!identity) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Sign in first: the WebSocket needs a session cookie or an API token in connectionParams.' });
+      guard.track(res as WebSocket, identity);
+      return createApiContext(services, { transport: 'ws', ip: clientAddress(req, options.trustProxy), userAgent: req.headers['user-agent'] ?? null }, credential, null);
+    },
+    onError: options.onError,
     // Server pings every 30 s and drops a peer that does not pong: proxies keep idle sockets open.
     keepAlive: { enabled: true, pingMs: 30_000, pongWaitMs: 5_000 },
   });
 
   server.on('upgrade', (req, socket, head) => {
-    const pathname = requestPath(req.url);
-    if (pathname === null) {
-      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
-      return;
-    }
-    if (pathname !== '/trpc') {
-      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
-      return;
-    }
-    if (!isOriginAllowed(req, options.allowedOrigins)) {
-      options.logger.warn({ origin: req.headers.origin }, 'refused WebSocket from a foreign origin');
-      socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\nOrigin not allowed.\n');
-      return;
-    }
-    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+    void (async () => {
+      const pathname = requestPath(req.url);
+      if (pathname === null) return refuse(socket, '400 Bad Request', 'Malformed request target.');
+      if (pathname !== '/trpc') return refuse(socket, '404 Not Found', 'WebSockets are served at /trpc only.');
+      if (!isHostAllowed(req, options.originPolicy)) {
+        logger.warn({ host: req.headers.host }, 'refused WebSocket for a host name this server does not use');
+        return refuse(socket, '421 Misdirected Request', 'This server does not answer to that host name.');
+      }
+      const origin = req.headers.origin;
+      if (origin !== undefined && !isOriginAllowed(origin, options.originPolicy)) {
+        logger.warn({ origin }, 'refused WebSocket from a foreign origin');
+        return refuse(socket, '403 Forbidden', 'Origin not allowed.');
+      }
+      const expectsParams = new URL(req.url ?? '/', 'http://x').searchParams.get('connectionParams') === '1';
+      if (!expectsParams) {
+        const credential = credentialFromRequest(req);
+        const identity = credential && (await services.auth.isSetUp()) ? await services.auth.resolve(credential) : null;
+        if (!identity) return refuse(socket, '401 Unauthorized', 'Sign in first: the WebSocket needs a session cookie or an API token.');
+      }
+      wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+    })().catch((err: unknown) => {
+      logger.error({ err }, 'WebSocket upgrade failed');
+      refuse(socket, '500 Internal Server Error', 'Internal error; see the server log.');
+    });
   });
 
   return {
     close() {
+      guard.close();
       // Clients' wsLink reconnects (to this server after a restart, or another instance).
       handler.broadcastReconnectNotification();
       for (const client of wss.clients) client.close(1012, 'server restarting');

@@ -14,20 +14,46 @@ export interface Harness {
   url: string;
   dir: string;
   databaseUrl: string;
+  /** An API token of the test admin (empty when the server started without one). */
+  token: string;
   stop(): Promise<void>;
 }
 
-/** A real server on a free port with its own SQLite file and data dir. */
+/** The admin every test server is created with (CHORUS_ADMIN_EMAIL/PASSWORD, the unattended install). */
+export const TEST_ADMIN = { email: 'admin@chorus.test', password: 'test-admin-password', name: 'Test Admin' } as const;
+export const TEST_ADMIN_ENV = { CHORUS_ADMIN_EMAIL: TEST_ADMIN.email, CHORUS_ADMIN_PASSWORD: TEST_ADMIN.password, CHORUS_ADMIN_NAME: TEST_ADMIN.name };
+
+/** Sign in over HTTP as a browser would; returns the Cookie header value to send back. */
+export async function signIn(url: string, email: string, password: string): Promise<string> {
+  const res = await fetch(`${url}/trpc/auth.login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password }) });
+  if (res.status !== 200) throw new Error(`sign-in failed: ${res.status} ${await res.text()}`);
+  const cookie = res.headers.getSetCookie().find((c) => c.startsWith('chorus_session='));
+  if (!cookie) throw new Error('sign-in set no session cookie');
+  return cookie.split(';')[0]!;
+}
+
+/** A personal access token for a person (signs in, then creates one). */
+export async function issueToken(url: string, email: string = TEST_ADMIN.email, password: string = TEST_ADMIN.password): Promise<string> {
+  const cookie = await signIn(url, email, password);
+  const res = await fetch(`${url}/trpc/auth.createToken`, { method: 'POST', headers: { 'content-type': 'application/json', cookie }, body: JSON.stringify({ name: 'test' }) });
+  if (res.status !== 200) throw new Error(`token creation failed: ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { result: { data: { token: string } } }).result.data.token;
+}
+
+export const bearer = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` });
+
+/** A real server on a free port with its own SQLite file and data dir, and the test admin. */
 export async function startHarness(env: Record<string, string> = {}): Promise<Harness> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chorus-test-'));
   const databaseUrl = `file:${path.join(dir, 'chorus.db')}`;
-  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', DATABASE_URL: databaseUrl, CHORUS_DATA_DIR: path.join(dir, 'data'), CHORUS_SHUTDOWN_GRACE_MS: '0', ...env });
+  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', DATABASE_URL: databaseUrl, CHORUS_DATA_DIR: path.join(dir, 'data'), CHORUS_SHUTDOWN_GRACE_MS: '0', ...TEST_ADMIN_ENV, ...env });
   const chorus = await startChorus(config, pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }));
   return {
     chorus,
     url: chorus.url,
     dir,
     databaseUrl,
+    token: config.bootstrapAdmin ? await issueToken(chorus.url, config.bootstrapAdmin.email, config.bootstrapAdmin.password) : '',
     async stop() {
       await chorus.close();
       fs.rmSync(dir, { recursive: true, force: true });
@@ -41,10 +67,14 @@ export interface Client {
   close(): void;
 }
 
-/** A real tRPC client: queries/mutations over HTTP, subscriptions over a real WebSocket. */
-export function connectClient(url: string, opts: { retryDelayMs?: (attempt: number) => number } = {}): Client {
+/**
+ * A real tRPC client: queries/mutations over HTTP (Authorization: Bearer), subscriptions over
+ * a real WebSocket (the token in connectionParams); no token means anonymous.
+ */
+export function connectClient(url: string, token: string | null, opts: { retryDelayMs?: (attempt: number) => number } = {}): Client {
   const ws = createWSClient({
     url: url.replace(/^http/, 'ws') + '/trpc',
+    ...(token ? { connectionParams: { token } } : {}),
     // Node 20 has no global WebSocket; the ws package implements the same interface.
     WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
     retryDelayMs: opts.retryDelayMs ?? (() => 100),
@@ -54,7 +84,7 @@ export function connectClient(url: string, opts: { retryDelayMs?: (attempt: numb
       splitLink({
         condition: (op) => op.type === 'subscription',
         true: wsLink({ client: ws }),
-        false: httpLink({ url: `${url}/trpc` }),
+        false: httpLink({ url: `${url}/trpc`, headers: token ? bearer(token) : {} }),
       }),
     ],
   });
@@ -62,8 +92,8 @@ export function connectClient(url: string, opts: { retryDelayMs?: (attempt: numb
 }
 
 /** Upload a 3 s voiced, speech-like reference clip (or the given bytes). */
-export async function uploadReference(url: string, bytes: Uint8Array = voicedWav({ sampleRate: 24000, seconds: 3, f0: 140 })): Promise<UploadResult> {
-  const res = await fetch(`${url}/api/uploads`, { method: 'POST', body: bytes, headers: { 'content-type': 'audio/wav' } });
+export async function uploadReference(url: string, token: string, bytes: Uint8Array = voicedWav({ sampleRate: 24000, seconds: 3, f0: 140 })): Promise<UploadResult> {
+  const res = await fetch(`${url}/api/uploads`, { method: 'POST', body: bytes, headers: { 'content-type': 'audio/wav', ...bearer(token) } });
   if (res.status !== 201 && res.status !== 200) throw new Error(`upload failed: ${res.status} ${await res.text()}`);
   return (await res.json()) as UploadResult;
 }
@@ -127,8 +157,8 @@ export function useChorus(env: Record<string, string> | (() => Record<string, st
   beforeAll(async () => {
     // A function lets the environment name things started in an earlier beforeAll (stand-in servers).
     fixture.h = await startHarness(typeof env === 'function' ? env() : env);
-    fixture.client = connectClient(fixture.h.url);
-    fixture.uploadId = (await uploadReference(fixture.h.url)).id;
+    fixture.client = connectClient(fixture.h.url, fixture.h.token);
+    fixture.uploadId = (await uploadReference(fixture.h.url, fixture.h.token)).id;
   });
   afterAll(async () => {
     fixture.client?.close();
@@ -139,3 +169,34 @@ export function useChorus(env: Record<string, string> | (() => Record<string, st
 
 /** A text long enough (many segments, under the built-in engine's limit) to keep a job running a while. */
 export const LONG_TEXT = Array.from({ length: 11 }, (_, i) => `This is sentence number ${i + 1} of a long text that keeps the engine busy for a while.`).join(' ');
+
+export interface Person {
+  id: string;
+  email: string;
+  password: string;
+  /** Cookie header value of a fresh session. */
+  cookie: string;
+  token: string;
+}
+
+let people = 0;
+
+/** A new teammate through the real invite flow: the admin invites, the person accepts and signs in. */
+export async function addPerson(h: Harness, role: 'admin' | 'member' | 'viewer'): Promise<Person> {
+  const admin = connectClient(h.url, h.token);
+  try {
+    const invite = await admin.trpc.members.createInvite.mutate({ role });
+    const email = `${role}${++people}-${Date.now()}@chorus.test`;
+    const password = `${role}-password-${people}`;
+    const res = await fetch(`${h.url}/trpc/auth.acceptInvite`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ inviteToken: invite.token, email, name: `${role} ${people}`, password }),
+    });
+    if (res.status !== 200) throw new Error(`accepting the invite failed: ${res.status} ${await res.text()}`);
+    const id = ((await res.json()) as { result: { data: { id: string } } }).result.data.id;
+    return { id, email, password, cookie: await signIn(h.url, email, password), token: await issueToken(h.url, email, password) };
+  } finally {
+    admin.close();
+  }
+}

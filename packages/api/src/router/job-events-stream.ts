@@ -1,6 +1,6 @@
 import { isTerminalStatus, type JobStatus } from '../schemas/common.ts';
 import type { JobEvent } from '../schemas/job-event.ts';
-import type { ApiContext } from '../trpc.ts';
+import type { ApiServices } from '../trpc.ts';
 
 const isEnd = (e: JobEvent): boolean => e.type === 'status' && isTerminalStatus(e.status);
 
@@ -10,7 +10,7 @@ const isEnd = (e: JobEvent): boolean => e.type === 'status' && isTerminalStatus(
  * log. Ends after the terminal status event (the last event a job ever gets).
  */
 export async function* streamJobEvents(
-  ctx: ApiContext,
+  ctx: Pick<ApiServices, 'db' | 'bus' | 'events'>,
   jobId: string,
   afterSeq: number,
   signal: AbortSignal | undefined,

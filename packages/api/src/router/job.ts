@@ -1,11 +1,13 @@
 import { randomInt } from 'node:crypto';
 import { TRPCError, tracked } from '@trpc/server';
 import { SEED_MAX, isTerminalStatus, type JobStatus } from '../schemas/common.ts';
-import type { JobEventBody } from '../schemas/job-event.ts';
+import type { JobEvent, JobEventBody } from '../schemas/job-event.ts';
+import { redactJobEvent, redactJobSummary } from '../services/job-event-redaction.ts';
 import type { JobChange } from '../schemas/job.ts';
 import {
   cancelJobInputSchema,
   createJobInputSchema,
+  deleteJobInputSchema,
   getJobInputSchema,
   jobEventsInputSchema,
   listJobsInputSchema,
@@ -13,11 +15,16 @@ import {
   type CreateJobInput,
 } from '../schemas/job-input.ts';
 import type { UploadWarning } from '../schemas/upload.ts';
-import { newId } from '../ids.ts';
+import { idLowerBoundAt, newId } from '../ids.ts';
+import { recordAudit } from '../services/audit-log.ts';
+import { assertJobAccess } from '../services/job-access.ts';
+import { deleteJob } from '../services/job-deletion.ts';
 import { checkJobInput } from '../services/job-rules.ts';
-import { loadJobSummary } from '../services/job-summary.ts';
+import { loadJobSummaries, loadJobSummary } from '../services/job-summary.ts';
+import { KeyedLock } from '../services/keyed-lock.ts';
 import { announceQueuePositions } from '../services/queue-positions.ts';
-import { createRouter, publicProcedure, type ApiContext } from '../trpc.ts';
+import { loadSettings } from '../services/workspace-settings.ts';
+import { createRouter, memberProcedure, viewerProcedure, type ApiContext, type AuthedContext } from '../trpc.ts';
 import { streamJobEvents } from './job-events-stream.ts';
 
 const drawSeed = (): number => randomInt(0, SEED_MAX + 1);
@@ -28,7 +35,38 @@ async function findJobOrThrow(ctx: ApiContext, id: string) {
   return job;
 }
 
-async function submitJob(ctx: ApiContext, input: CreateJobInput, parentId: string | null) {
+/** One submission per person at a time, so the per-minute limit is exact under a burst. */
+const submissions = new KeyedLock();
+
+async function assertUnderJobLimit(ctx: AuthedContext): Promise<void> {
+  const { jobsPerMinute } = await loadSettings(ctx.db);
+  if (jobsPerMinute === 0) return;
+  const since = Date.now() - 60_000;
+  const recent = await ctx.db.job.findMany({
+    where: { createdById: ctx.user.id, id: { gte: idLowerBoundAt('job', since) } },
+    orderBy: { id: 'asc' },
+    select: { createdAt: true },
+  });
+  if (recent.length < jobsPerMinute) return;
+  const seconds = Math.max(1, Math.ceil((recent[recent.length - jobsPerMinute]!.createdAt.getTime() + 60_000 - Date.now()) / 1000));
+  ctx.http?.setHeader('retry-after', String(seconds));
+  throw new TRPCError({
+    code: 'TOO_MANY_REQUESTS',
+    message: `You have submitted ${recent.length} jobs in the last minute; the limit is ${jobsPerMinute} per minute (an admin can change it). Try again in ${seconds} s.`,
+  });
+}
+
+type ParentLink = { id: string; relation: 'rerun' | 'retry' };
+
+export function submitJob(ctx: AuthedContext, input: CreateJobInput, parent: ParentLink | null) {
+  return submissions.run(ctx.user.id, async () => {
+    await assertUnderJobLimit(ctx);
+    return insertJob(ctx, input, parent);
+  });
+}
+
+async function insertJob(ctx: AuthedContext, input: CreateJobInput, parent: ParentLink | null) {
+  const parentId = parent?.id ?? null;
   const checked = await checkJobInput(ctx.db, ctx.engines, input);
   const seed = input.seed ?? drawSeed();
   const warnings: UploadWarning[] = checked.promptUpload ? JSON.parse(checked.promptUpload.warnings) : [];
@@ -36,6 +74,8 @@ async function submitJob(ctx: ApiContext, input: CreateJobInput, parentId: strin
     {
       id: newId('job'),
       parentId,
+      parentRelation: parent?.relation ?? null,
+      createdById: ctx.user.id,
       mode: input.mode,
       text: checked.text,
       promptUploadId: checked.promptUpload?.id ?? null,
@@ -58,7 +98,8 @@ async function submitJob(ctx: ApiContext, input: CreateJobInput, parentId: strin
         message:
           `Queued ${input.mode} job on ${checked.engine.name} ${checked.engine.version} with seed ${seed}` +
           (input.seed === undefined ? ' (drawn at random)' : '') +
-          (parentId ? `; re-run of ${parentId}` : '') +
+          ` by ${ctx.user.name}` +
+          (parent ? `; ${parent.relation === 'retry' ? 'retry' : 're-run'} of ${parent.id}` : '') +
           '.',
       },
       ...(ctx.engines.health(checked.engine.id).status === 'down'
@@ -81,28 +122,38 @@ async function submitJob(ctx: ApiContext, input: CreateJobInput, parentId: strin
 }
 
 export const jobRouter = createRouter({
-  create: publicProcedure.input(createJobInputSchema).mutation(({ ctx, input }) => submitJob(ctx, input, null)),
+  create: memberProcedure.input(createJobInputSchema).mutation(({ ctx, input }) => submitJob(ctx, input, null)),
 
-  get: publicProcedure.input(getJobInputSchema).query(async ({ ctx, input }) => {
-    return loadJobSummary(ctx.db, await findJobOrThrow(ctx, input.id));
+  get: viewerProcedure.input(getJobInputSchema).query(async ({ ctx, input }) => {
+    const job = await findJobOrThrow(ctx, input.id);
+    assertJobAccess(ctx.user, job, 'read');
+    const summary = await loadJobSummary(ctx.db, job);
+    return ctx.user.role === 'admin' ? summary : redactJobSummary(summary);
   }),
 
-  list: publicProcedure.input(listJobsInputSchema).query(async ({ ctx, input }) => {
+  list: viewerProcedure.input(listJobsInputSchema).query(async ({ ctx, input }) => {
+    const createdById = input.createdBy === 'mine' ? ctx.user.id : input.createdBy === 'everyone' ? undefined : input.createdBy;
     // Ids are time-sortable, so "newest first" is id descending and the cursor is an id.
     const rows = await ctx.db.job.findMany({
-      where: { ...(input.status ? { status: input.status } : {}), ...(input.cursor ? { id: { lt: input.cursor } } : {}) },
+      where: {
+        ...(input.status ? { status: input.status } : {}),
+        ...(createdById ? { createdById } : {}),
+        ...(input.cursor ? { id: { lt: input.cursor } } : {}),
+      },
       orderBy: { id: 'desc' },
       take: input.limit + 1,
     });
     const page = rows.slice(0, input.limit);
     return {
-      items: await Promise.all(page.map((row) => loadJobSummary(ctx.db, row))),
+      items: (await loadJobSummaries(ctx.db, page)).map(ctx.user.role === 'admin' ? (j) => j : redactJobSummary),
       nextCursor: rows.length > input.limit ? page[page.length - 1]!.id : null,
     };
   }),
 
-  rerun: publicProcedure.input(rerunJobInputSchema).mutation(async ({ ctx, input }) => {
+  /** Anyone's job, as a new job of the caller's own. */
+  rerun: memberProcedure.input(rerunJobInputSchema).mutation(async ({ ctx, input }) => {
     const parent = await findJobOrThrow(ctx, input.id);
+    assertJobAccess(ctx.user, parent, 'rerun');
     const seed = input.seed === 'same' ? parent.seed : input.seed === 'random' ? drawSeed() : input.seed;
     return submitJob(
       ctx,
@@ -117,12 +168,14 @@ export const jobRouter = createRouter({
         seed,
         engineId: parent.engineId,
       },
-      parent.id,
+      { id: parent.id, relation: 'rerun' },
     );
   }),
 
-  cancel: publicProcedure.input(cancelJobInputSchema).mutation(async ({ ctx, input }) => {
+  cancel: memberProcedure.input(cancelJobInputSchema).mutation(async ({ ctx, input }) => {
     const job = await findJobOrThrow(ctx, input.id);
+    assertJobAccess(ctx.user, job, 'cancel');
+    const by = { cancelRequested: true, canceledById: ctx.user.id };
     if (isTerminalStatus(job.status as JobStatus)) {
       throw new TRPCError({
         code: 'PRECONDITION_FAILED',
@@ -137,12 +190,12 @@ export const jobRouter = createRouter({
         { type: 'log', level: 'info', message: 'Canceled while queued.' },
         { type: 'status', status: 'canceled' },
       ],
-      { expectStatus: ['queued'], patch: { cancelRequested: true } },
+      { expectStatus: ['queued'], patch: by },
     );
     if (canceled) {
       await announceQueuePositions(ctx.db, ctx.events);
     } else {
-      const marked = await ctx.db.job.updateMany({ where: { id: job.id, status: 'running' }, data: { cancelRequested: true } });
+      const marked = await ctx.db.job.updateMany({ where: { id: job.id, status: 'running' }, data: by });
       if (marked.count === 0) {
         const now = await findJobOrThrow(ctx, job.id);
         // Put back in the queue meanwhile (shutdown or recovery): cancel it there.
@@ -150,7 +203,7 @@ export const jobRouter = createRouter({
           now.status === 'queued' &&
           (await ctx.events.append(job.id, [{ type: 'log', level: 'info', message: 'Canceled while queued.' }, { type: 'status', status: 'canceled' }], {
             expectStatus: ['queued'],
-            patch: { cancelRequested: true },
+            patch: by,
           }));
         if (!requeued) {
           throw new TRPCError({
@@ -162,11 +215,27 @@ export const jobRouter = createRouter({
         await ctx.queue.abortRunning(job.id);
       }
     }
+    if (job.createdById !== ctx.user.id) {
+      await recordAudit(ctx.db, { actor: ctx.user, action: 'job.canceled_by_admin', target: { type: 'job', id: job.id }, detail: { owner: job.createdById }, ip: ctx.request.ip });
+    }
     return loadJobSummary(ctx.db, await findJobOrThrow(ctx, job.id));
   }),
 
-  events: publicProcedure.input(jobEventsInputSchema).subscription(async function* ({ ctx, input, signal }) {
+  /** The job, its events, its audio, and its upload when no other job uses it. Finished jobs only. */
+  delete: memberProcedure.input(deleteJobInputSchema).mutation(async ({ ctx, input }) => {
     const job = await findJobOrThrow(ctx, input.id);
+    assertJobAccess(ctx.user, job, 'delete');
+    if (!isTerminalStatus(job.status as JobStatus)) {
+      throw new TRPCError({ code: 'PRECONDITION_FAILED', message: `Job "${job.id}" is ${job.status}; cancel it first, then delete it.` });
+    }
+    const removed = await deleteJob(ctx.db, ctx.files, job.id);
+    await recordAudit(ctx.db, { actor: ctx.user, action: 'job.deleted', target: { type: 'job', id: job.id }, detail: { owner: job.createdById, ...removed }, ip: ctx.request.ip });
+    return { id: job.id, deleted: true };
+  }),
+
+  events: viewerProcedure.input(jobEventsInputSchema).subscription(async function* ({ ctx, input, signal }) {
+    const job = await findJobOrThrow(ctx, input.id);
+    assertJobAccess(ctx.user, job, 'read');
     const afterSeq = input.lastEventId ? Number(input.lastEventId) : 0;
     if (input.lastEventId && !/^\d+$/.test(input.lastEventId)) {
       throw new TRPCError({ code: 'BAD_REQUEST', message: `lastEventId must be the seq of an event of this job (a non-negative integer); got "${input.lastEventId}".` });
@@ -174,12 +243,13 @@ export const jobRouter = createRouter({
     if (afterSeq > job.lastSeq) {
       throw new TRPCError({ code: 'BAD_REQUEST', message: `lastEventId ${afterSeq} is beyond this job's last event (${job.lastSeq}).` });
     }
+    const forViewer = ctx.user.role === 'admin' ? (e: JobEvent) => e : redactJobEvent;
     for await (const event of streamJobEvents(ctx, input.id, afterSeq, signal)) {
-      yield tracked(String(event.seq), event);
+      yield tracked(String(event.seq), forViewer(event));
     }
   }),
 
-  onChange: publicProcedure.subscription(async function* ({ ctx, signal }) {
+  onChange: viewerProcedure.subscription(async function* ({ ctx, signal }) {
     const pending: JobChange[] = [];
     let wake: (() => void) | null = null;
     const unsubscribe = ctx.bus.subscribeJobChanges((change) => {
@@ -192,7 +262,7 @@ export const jobRouter = createRouter({
       while (!signal?.aborted) {
         const change = pending.shift();
         if (change) {
-          yield change;
+          yield ctx.user.role === 'admin' ? change : { ...change, job: redactJobSummary(change.job) };
           continue;
         }
         await new Promise<void>((resolve) => {

@@ -33,4 +33,19 @@ export const speedSchema = z
     message: `Speed must be from ${SPEED_MIN} to ${SPEED_MAX} (1.0 is normal speed).`,
   });
 
-export const jobIdSchema = z.string().min(1, 'Job id is required.').max(64, 'Job id is too long.');
+/**
+ * A string field that must be valid Unicode: a lone UTF-16 surrogate cannot be stored or
+ * compared reliably, so it is refused with a message instead of reaching the database.
+ */
+export const wellFormedText = (what: string, max: number) =>
+  z
+    .string({ error: `${what} must be a string.` })
+    .max(max, `${what} is longer than ${max} characters.`)
+    .refine((s) => s.isWellFormed(), { message: `${what} contains an unpaired UTF-16 surrogate; send valid Unicode text.` });
+
+export const JOB_ID_PATTERN = /^job_[0-9a-z]{26}$/;
+export const JOB_ID_RULE = 'A job id is "job_" followed by 26 lower-case letters and digits (e.g. job_01kbf0c3m4r8q2w5x7y9z1a2b3).';
+export const isJobId = (s: string): boolean => JOB_ID_PATTERN.test(s);
+export const jobIdSchema = z
+  .string({ error: `Job id is required. ${JOB_ID_RULE}` })
+  .refine(isJobId, { message: `Malformed job id. ${JOB_ID_RULE}` });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { jobStatusSchema, logLevelSchema } from './common.ts';
+import { jobErrorCodeSchema } from './error-codes.ts';
 
 /** Fields every stored event carries. `seq` starts at 1 per job with no gaps. */
 const eventBase = {
@@ -44,7 +45,7 @@ export const resultEventBody = z.object({
 });
 export const errorEventBody = z.object({
   type: z.literal('error'),
-  code: z.string(),
+  code: jobErrorCodeSchema,
   message: z.string(),
   hint: z.string().optional(),
   stage: z.string().optional(),

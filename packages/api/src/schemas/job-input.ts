@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { jobIdSchema, jobModeSchema, jobStatusSchema, seedSchema, speedSchema } from './common.ts';
+import { jobIdSchema, jobModeSchema, jobStatusSchema, seedSchema, speedSchema, wellFormedText } from './common.ts';
 
 /**
  * job.create input. Shape only; per-mode rules and engine limits (text length, speakers)
@@ -8,21 +8,23 @@ import { jobIdSchema, jobModeSchema, jobStatusSchema, seedSchema, speedSchema } 
 export const createJobInputSchema = z.object({
   mode: jobModeSchema,
   // The engine's own limit is checked later with a precise message; this only bounds the request.
-  text: z.string({ error: 'Text is required.' }).max(100_000, 'Text is longer than 100000 characters.'),
-  promptUploadId: z.string().min(1).max(64).optional(),
-  promptText: z.string().max(2000, 'Prompt transcript is longer than 2000 characters.').optional(),
-  instruct: z.string().max(500, 'Instruction is longer than 500 characters.').optional(),
-  speakerId: z.string().max(100).optional(),
+  text: z.string({ error: 'Text is required.' }).pipe(wellFormedText('Text', 100_000)),
+  promptUploadId: wellFormedText('promptUploadId', 64).optional(),
+  promptText: wellFormedText('Prompt transcript', 2000).optional(),
+  instruct: wellFormedText('Instruction', 500).optional(),
+  speakerId: wellFormedText('speakerId', 100).optional(),
   speed: speedSchema.optional(),
   seed: seedSchema.optional(),
-  engineId: z.string().max(100).optional(),
+  engineId: wellFormedText('engineId', 100).optional(),
 });
 export type CreateJobInput = z.infer<typeof createJobInputSchema>;
 
 export const getJobInputSchema = z.object({ id: jobIdSchema });
 
 export const listJobsInputSchema = z.object({
-  cursor: z.string().max(64).nullish(),
+  cursor: jobIdSchema.nullish(),
+  /** "mine", "everyone" (default) or a person's user id. */
+  createdBy: z.union([z.literal('mine'), z.literal('everyone'), z.string().regex(/^usr_[0-9a-z]{26}$/, 'createdBy must be "mine", "everyone" or a user id (usr_…).')]).optional(),
   limit: z.number().int().min(1, 'limit must be 1–100.').max(100, 'limit must be 1–100.').default(20),
   status: jobStatusSchema.optional(),
 });
@@ -44,5 +46,7 @@ export const cancelJobInputSchema = z.object({ id: jobIdSchema });
 /** tRPC's wsLink sends the last tracked id back as `lastEventId` on reconnect. */
 export const jobEventsInputSchema = z.object({
   id: jobIdSchema,
-  lastEventId: z.string().nullish(),
+  lastEventId: wellFormedText('lastEventId', 20).nullish(),
 });
+
+export const deleteJobInputSchema = z.object({ id: jobIdSchema });

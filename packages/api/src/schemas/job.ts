@@ -1,9 +1,19 @@
 import { z } from 'zod';
 import { jobModeSchema, jobStatusSchema } from './common.ts';
+import { jobErrorCodeSchema } from './error-codes.ts';
+
+/** A person as a job row names them. */
+export const personRefSchema = z.object({ id: z.string(), name: z.string() });
+export type PersonRef = z.infer<typeof personRefSchema>;
 
 /** A job as the API returns it (history rows, job page, onChange pushes). */
 export const jobSummarySchema = z.object({
   id: z.string(),
+  /** Who created it (null for jobs from before accounts existed). */
+  createdBy: personRefSchema.nullable(),
+  canceledBy: personRefSchema.nullable(),
+  /** "rerun" or "retry" when the job has a parent. */
+  parentRelation: z.enum(['rerun', 'retry']).nullable(),
   parentId: z.string().nullable(),
   mode: jobModeSchema,
   text: z.string(),
@@ -30,7 +40,8 @@ export const jobSummarySchema = z.object({
   createdAt: z.string(),
   startedAt: z.string().nullable(),
   finishedAt: z.string().nullable(),
-  errorCode: z.string().nullable(),
+  /** Stored codes this version does not know read back as INTERNAL (see toJobErrorCode). */
+  errorCode: jobErrorCodeSchema.nullable(),
   errorMessage: z.string().nullable(),
   errorHint: z.string().nullable(),
   audioUrl: z.string().nullable(),

@@ -22,22 +22,33 @@ export const uploadResultSchema = z.object({
 });
 export type UploadResult = z.infer<typeof uploadResultSchema>;
 
+/**
+ * Why POST /api/uploads refused a file: the one list of upload codes (HTTP only; a job's
+ * failures use JOB_ERROR_CODES in error-codes.ts).
+ */
+export const UPLOAD_ERROR_CODES = [
+  'EMPTY_FILE',
+  'UNSUPPORTED_FORMAT',
+  'UNDECODABLE',
+  'TOO_LARGE',
+  'TOO_SHORT',
+  'TOO_LONG',
+  'SAMPLE_RATE_TOO_LOW',
+  'SILENT',
+  'BAD_REQUEST',
+  'UNAUTHORIZED',
+  'FORBIDDEN',
+  'RATE_LIMITED',
+  'QUOTA_EXCEEDED',
+] as const;
+export const uploadErrorCodeSchema = z.enum(UPLOAD_ERROR_CODES);
+export type UploadErrorCode = z.infer<typeof uploadErrorCodeSchema>;
+
 /** Error body for failed uploads: a stable code and a message that says what is accepted. */
 export const uploadErrorSchema = z.object({
   error: z.object({
-    code: z.enum([
-      'EMPTY_FILE',
-      'UNSUPPORTED_FORMAT',
-      'UNDECODABLE',
-      'TOO_LARGE',
-      'TOO_SHORT',
-      'TOO_LONG',
-      'SAMPLE_RATE_TOO_LOW',
-      'SILENT',
-      'BAD_REQUEST',
-    ]),
+    code: uploadErrorCodeSchema,
     message: z.string(),
   }),
 });
 export type UploadError = z.infer<typeof uploadErrorSchema>;
-export type UploadErrorCode = UploadError['error']['code'];

@@ -1,5 +1,6 @@
 import type { Db, Job, JobEventRow, Prisma } from '@chorus/db';
 import type { JobStatus } from '../schemas/common.ts';
+import { toJobErrorCode } from '../schemas/error-codes.ts';
 import { jobEventSchema, type JobEvent, type JobEventBody } from '../schemas/job-event.ts';
 import type { JobEventBus } from '../ports.ts';
 import { loadJobSummary } from './job-summary.ts';
@@ -32,7 +33,14 @@ function patchFromEvent(body: JobEventBody, at: Date): Prisma.JobUpdateInput {
 }
 
 export function eventFromRow(row: JobEventRow): JobEvent {
-  return jobEventSchema.parse(JSON.parse(row.payload));
+  const payload: unknown = JSON.parse(row.payload);
+  // Error events stored before the codes were a closed list may carry any string: read it as INTERNAL.
+  if (isStoredErrorEvent(payload)) payload.code = toJobErrorCode(payload.code);
+  return jobEventSchema.parse(payload);
+}
+
+function isStoredErrorEvent(payload: unknown): payload is { type: 'error'; code: string } {
+  return typeof payload === 'object' && payload !== null && 'type' in payload && payload.type === 'error' && 'code' in payload && typeof payload.code === 'string';
 }
 
 export interface AppendOptions {

@@ -1,6 +1,7 @@
 import type { Db, Job } from '@chorus/db';
 import type { JobMode, JobStatus } from '../schemas/common.ts';
-import type { JobSummary } from '../schemas/job.ts';
+import { toJobErrorCode } from '../schemas/error-codes.ts';
+import type { JobSummary, PersonRef } from '../schemas/job.ts';
 
 export const jobAudioUrl = (jobId: string): string => `/api/jobs/${encodeURIComponent(jobId)}/audio`;
 
@@ -18,9 +19,19 @@ export async function queuePositionOf(db: Db, job: Pick<Job, 'id' | 'status' | '
 
 const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
 
-export function toJobSummary(job: Job, queuePosition: number | null): JobSummary {
+export interface JobPeople {
+  createdBy: PersonRef | null;
+  canceledBy: PersonRef | null;
+}
+
+const NOBODY: JobPeople = { createdBy: null, canceledBy: null };
+
+export function toJobSummary(job: Job, queuePosition: number | null, people: JobPeople = NOBODY): JobSummary {
   return {
     id: job.id,
+    createdBy: people.createdBy,
+    canceledBy: people.canceledBy,
+    parentRelation: job.parentRelation === 'rerun' || job.parentRelation === 'retry' ? job.parentRelation : null,
     parentId: job.parentId,
     mode: job.mode as JobMode,
     text: job.text,
@@ -46,7 +57,8 @@ export function toJobSummary(job: Job, queuePosition: number | null): JobSummary
     createdAt: job.createdAt.toISOString(),
     startedAt: iso(job.startedAt),
     finishedAt: iso(job.finishedAt),
-    errorCode: job.errorCode,
+    // Rows from before the closed list may hold any string; never fail a read over it.
+    errorCode: job.errorCode === null ? null : toJobErrorCode(job.errorCode),
     errorMessage: job.errorMessage,
     errorHint: job.errorHint,
     audioUrl: job.status === 'succeeded' && job.outputPath ? jobAudioUrl(job.id) : null,
@@ -57,6 +69,26 @@ export function toJobSummary(job: Job, queuePosition: number | null): JobSummary
   };
 }
 
+/** Names of the people a page of jobs mentions, in one query. */
+export async function loadPeople(db: Db, jobs: readonly Job[]): Promise<Map<string, PersonRef>> {
+  const ids = [...new Set(jobs.flatMap((j) => [j.createdById, j.canceledById]).filter((id): id is string => id !== null))];
+  if (ids.length === 0) return new Map();
+  const users = await db.user.findMany({ where: { id: { in: ids } }, select: { id: true, name: true } });
+  return new Map(users.map((u) => [u.id, u]));
+}
+
+const peopleOf = (job: Job, names: Map<string, PersonRef>): JobPeople => ({
+  createdBy: job.createdById ? (names.get(job.createdById) ?? null) : null,
+  canceledBy: job.canceledById ? (names.get(job.canceledById) ?? null) : null,
+});
+
 export async function loadJobSummary(db: Db, job: Job): Promise<JobSummary> {
-  return toJobSummary(job, await queuePositionOf(db, job));
+  const [position, names] = await Promise.all([queuePositionOf(db, job), loadPeople(db, [job])]);
+  return toJobSummary(job, position, peopleOf(job, names));
+}
+
+/** A history page: one query for the names, one COUNT per queued row. */
+export async function loadJobSummaries(db: Db, jobs: readonly Job[]): Promise<JobSummary[]> {
+  const names = await loadPeople(db, jobs);
+  return Promise.all(jobs.map(async (job) => toJobSummary(job, await queuePositionOf(db, job), peopleOf(job, names))));
 }

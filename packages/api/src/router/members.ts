@@ -1,0 +1,112 @@
+import { TRPCError } from '@trpc/server';
+import { z } from 'zod';
+import { hashSecret, newSecret } from '../auth/secrets.ts';
+import { newId } from '../ids.ts';
+import { createInviteInputSchema, inviteIdSchema, setRoleInputSchema, userRefInputSchema, type InviteInfo, type Member } from '../schemas/auth.ts';
+import type { User } from '@chorus/db';
+import { recordAudit } from '../services/audit-log.ts';
+import { adminProcedure, createRouter, type AuthedContext } from '../trpc.ts';
+import { roleSchema } from '../schemas/auth.ts';
+
+const toMember = (u: User): Member => ({
+  id: u.id,
+  email: u.email,
+  name: u.name,
+  role: roleSchema.parse(u.role),
+  active: u.active,
+  createdAt: u.createdAt.toISOString(),
+  deactivatedAt: u.deactivatedAt?.toISOString() ?? null,
+});
+
+async function findUser(ctx: AuthedContext, userId: string): Promise<User> {
+  const user = await ctx.db.user.findUnique({ where: { id: userId } });
+  if (!user) throw new TRPCError({ code: 'NOT_FOUND', message: `No member "${userId}".` });
+  return user;
+}
+
+/** The workspace must always keep one active admin: refuse to remove the last. */
+async function assertNotLastAdmin(ctx: AuthedContext, user: User, change: string): Promise<void> {
+  if (user.role !== 'admin' || !user.active) return;
+  const admins = await ctx.db.user.count({ where: { role: 'admin', active: true } });
+  if (admins <= 1) {
+    throw new TRPCError({ code: 'PRECONDITION_FAILED', message: `Cannot ${change} ${user.email}: they are the last active admin. Make another member an admin first.` });
+  }
+}
+
+export const membersRouter = createRouter({
+  list: adminProcedure.query(async ({ ctx }) => (await ctx.db.user.findMany({ orderBy: { createdAt: 'asc' } })).map(toMember)),
+
+  setRole: adminProcedure.input(setRoleInputSchema).mutation(async ({ ctx, input }) => {
+    const user = await findUser(ctx, input.userId);
+    if (user.role === input.role) return toMember(user);
+    if (input.role !== 'admin') await assertNotLastAdmin(ctx, user, `make ${input.role}`);
+    const updated = await ctx.db.user.update({ where: { id: user.id }, data: { role: input.role } });
+    ctx.auth.notifyRevoked();
+    await recordAudit(ctx.db, { actor: ctx.user, action: 'member.role_changed', target: { type: 'user', id: user.id }, detail: { from: user.role, to: input.role }, ip: ctx.request.ip });
+    return toMember(updated);
+  }),
+
+  /** Their sessions and tokens stop working at once; open sockets are closed within seconds. */
+  deactivate: adminProcedure.input(userRefInputSchema).mutation(async ({ ctx, input }) => {
+    const user = await findUser(ctx, input.userId);
+    if (!user.active) return toMember(user);
+    await assertNotLastAdmin(ctx, user, 'deactivate');
+    const now = new Date();
+    const [updated] = await ctx.db.$transaction([
+      ctx.db.user.update({ where: { id: user.id }, data: { active: false, deactivatedAt: now } }),
+      ctx.db.session.updateMany({ where: { userId: user.id, revokedAt: null }, data: { revokedAt: now } }),
+    ]);
+    ctx.auth.notifyRevoked();
+    await recordAudit(ctx.db, { actor: ctx.user, action: 'member.deactivated', target: { type: 'user', id: user.id }, detail: { email: user.email }, ip: ctx.request.ip });
+    return toMember(updated);
+  }),
+
+  reactivate: adminProcedure.input(userRefInputSchema).mutation(async ({ ctx, input }) => {
+    const user = await findUser(ctx, input.userId);
+    if (user.active) return toMember(user);
+    const updated = await ctx.db.user.update({ where: { id: user.id }, data: { active: true, deactivatedAt: null } });
+    await recordAudit(ctx.db, { actor: ctx.user, action: 'member.reactivated', target: { type: 'user', id: user.id }, detail: { email: user.email }, ip: ctx.request.ip });
+    return toMember(updated);
+  }),
+
+  invites: adminProcedure.query(async ({ ctx }): Promise<InviteInfo[]> => {
+    const rows = await ctx.db.invite.findMany({ orderBy: { createdAt: 'desc' }, take: 200, include: { createdBy: { select: { email: true } } } });
+    return rows.map((r) => ({
+      id: r.id,
+      role: roleSchema.parse(r.role),
+      email: r.email,
+      createdAt: r.createdAt.toISOString(),
+      expiresAt: r.expiresAt.toISOString(),
+      usedAt: r.usedAt?.toISOString() ?? null,
+      revokedAt: r.revokedAt?.toISOString() ?? null,
+      createdBy: r.createdBy.email,
+    }));
+  }),
+
+  /** The link's secret is in this answer only (stored hashed): `/#/invite?token=…`. */
+  createInvite: adminProcedure.input(createInviteInputSchema).mutation(async ({ ctx, input }) => {
+    if (input.email && (await ctx.db.user.findUnique({ where: { email: input.email } }))) {
+      throw new TRPCError({ code: 'CONFLICT', message: `The email ${input.email} is already in use by a member.` });
+    }
+    const token = newSecret();
+    const invite = await ctx.db.invite.create({
+      data: {
+        id: newId('inv'),
+        tokenHash: hashSecret(token),
+        role: input.role,
+        email: input.email ?? null,
+        createdById: ctx.user.id,
+        expiresAt: new Date(Date.now() + input.expiresInHours * 3600_000),
+      },
+    });
+    await recordAudit(ctx.db, { actor: ctx.user, action: 'invite.created', target: { type: 'invite', id: invite.id }, detail: { role: input.role, email: input.email ?? null }, ip: ctx.request.ip });
+    return { id: invite.id, token, path: `/#/invite?token=${token}`, expiresAt: invite.expiresAt.toISOString() };
+  }),
+
+  revokeInvite: adminProcedure.input(z.object({ inviteId: inviteIdSchema })).mutation(async ({ ctx, input }) => {
+    const { count } = await ctx.db.invite.updateMany({ where: { id: input.inviteId, usedAt: null, revokedAt: null }, data: { revokedAt: new Date() } });
+    if (count === 0) throw new TRPCError({ code: 'NOT_FOUND', message: `No open invite "${input.inviteId}".` });
+    await recordAudit(ctx.db, { actor: ctx.user, action: 'invite.revoked', target: { type: 'invite', id: input.inviteId }, ip: ctx.request.ip });
+    return { ok: true };
+  }),
+});

@@ -1,0 +1,212 @@
+import { z } from 'zod';
+import { wellFormedText } from './common.ts';
+
+export const ROLES = ['admin', 'member', 'viewer'] as const;
+export const roleSchema = z.enum(ROLES, { error: `Role must be one of: ${ROLES.join(', ')}.` });
+export type Role = z.infer<typeof roleSchema>;
+
+/** Higher rank includes everything a lower one may do. */
+export const ROLE_RANK: Record<Role, number> = { viewer: 1, member: 2, admin: 3 };
+
+export const PASSWORD_MIN = 10;
+export const PASSWORD_MAX = 200;
+export const PASSWORD_RULE = `A password has ${PASSWORD_MIN} to ${PASSWORD_MAX} characters.`;
+export const passwordSchema = wellFormedText('Password', PASSWORD_MAX)
+  .refine((p) => [...p].length >= PASSWORD_MIN, { message: `Password is too short. ${PASSWORD_RULE}` })
+  .refine((p) => [...p].length <= PASSWORD_MAX, { message: `Password is too long. ${PASSWORD_RULE}` });
+
+export const emailSchema = wellFormedText('Email', 254)
+  .transform((e) => e.trim().toLowerCase())
+  .refine((e) => /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(e), { message: 'Email must look like name@example.com.' });
+
+export const personNameSchema = wellFormedText('Name', 100)
+  .transform((n) => n.trim())
+  .refine((n) => n.length > 0, { message: 'Name is required.' });
+
+/** The random secret from a setup link, invite link or token: base64url, bounded. */
+const secretSchema = (what: string) =>
+  z
+    .string({ error: `${what} is required.` })
+    .max(200, `${what} is not valid.`)
+    .refine((s) => /^[A-Za-z0-9_-]+$/.test(s), { message: `${what} is not valid.` });
+
+export const setupInputSchema = z.object({
+  setupToken: secretSchema('Setup token'),
+  email: emailSchema,
+  name: personNameSchema,
+  password: passwordSchema,
+});
+
+export const loginInputSchema = z.object({
+  email: wellFormedText('Email', 254).transform((e) => e.trim().toLowerCase()),
+  password: wellFormedText('Password', PASSWORD_MAX),
+});
+
+export const changePasswordInputSchema = z.object({
+  currentPassword: wellFormedText('Current password', PASSWORD_MAX),
+  newPassword: passwordSchema,
+});
+
+const publicIdSchema = (prefix: string, what: string) =>
+  z
+    .string({ error: `${what} id is required.` })
+    .refine((s) => new RegExp(`^${prefix}_[0-9a-z]{26}$`).test(s), {
+      message: `${what} id must be "${prefix}_" followed by 26 lower-case letters and digits.`,
+    });
+export const userIdSchema = publicIdSchema('usr', 'User');
+export const sessionIdSchema = publicIdSchema('ses', 'Session');
+export const tokenIdSchema = publicIdSchema('tok', 'Token');
+export const inviteIdSchema = publicIdSchema('inv', 'Invite');
+
+export const INVITE_MAX_DAYS = 30;
+export const createInviteInputSchema = z.object({
+  role: roleSchema,
+  email: emailSchema.optional(),
+  expiresInHours: z
+    .number({ error: `expiresInHours must be a number of hours from 1 to ${INVITE_MAX_DAYS * 24}.` })
+    .int(`expiresInHours must be a whole number of hours from 1 to ${INVITE_MAX_DAYS * 24}.`)
+    .min(1, `expiresInHours must be from 1 to ${INVITE_MAX_DAYS * 24}.`)
+    .max(INVITE_MAX_DAYS * 24, `expiresInHours must be from 1 to ${INVITE_MAX_DAYS * 24}.`)
+    .default(72),
+});
+
+export const acceptInviteInputSchema = z.object({
+  inviteToken: secretSchema('Invite token'),
+  email: emailSchema,
+  name: personNameSchema,
+  password: passwordSchema,
+});
+export const inviteTokenInputSchema = z.object({ inviteToken: secretSchema('Invite token') });
+
+export const setRoleInputSchema = z.object({ userId: userIdSchema, role: roleSchema });
+export const userRefInputSchema = z.object({ userId: userIdSchema });
+
+export const TOKEN_MAX_DAYS = 3650;
+export const createTokenInputSchema = z.object({
+  name: personNameSchema,
+  expiresInDays: z
+    .number({ error: `expiresInDays must be a number of days from 1 to ${TOKEN_MAX_DAYS}.` })
+    .int(`expiresInDays must be a whole number of days from 1 to ${TOKEN_MAX_DAYS}.`)
+    .min(1, `expiresInDays must be from 1 to ${TOKEN_MAX_DAYS}.`)
+    .max(TOKEN_MAX_DAYS, `expiresInDays must be from 1 to ${TOKEN_MAX_DAYS}.`)
+    .optional(),
+});
+
+/** Who is signed in, as every app sees it. */
+export const authUserSchema = z.object({
+  id: z.string(),
+  email: z.string(),
+  name: z.string(),
+  role: roleSchema,
+});
+export type AuthUser = z.infer<typeof authUserSchema>;
+
+export const memberSchema = authUserSchema.extend({
+  active: z.boolean(),
+  createdAt: z.string(),
+  deactivatedAt: z.string().nullable(),
+});
+export type Member = z.infer<typeof memberSchema>;
+
+export const sessionInfoSchema = z.object({
+  id: z.string(),
+  createdAt: z.string(),
+  lastSeenAt: z.string(),
+  expiresAt: z.string(),
+  ip: z.string().nullable(),
+  userAgent: z.string().nullable(),
+  current: z.boolean(),
+});
+export type SessionInfo = z.infer<typeof sessionInfoSchema>;
+
+export const tokenInfoSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  prefix: z.string(),
+  createdAt: z.string(),
+  lastUsedAt: z.string().nullable(),
+  expiresAt: z.string().nullable(),
+  revokedAt: z.string().nullable(),
+});
+export type TokenInfo = z.infer<typeof tokenInfoSchema>;
+
+export const inviteInfoSchema = z.object({
+  id: z.string(),
+  role: roleSchema,
+  email: z.string().nullable(),
+  createdAt: z.string(),
+  expiresAt: z.string(),
+  usedAt: z.string().nullable(),
+  revokedAt: z.string().nullable(),
+  createdBy: z.string(),
+});
+export type InviteInfo = z.infer<typeof inviteInfoSchema>;
+
+export const AUDIT_ACTIONS = [
+  'setup.admin_created',
+  'auth.login',
+  'auth.login_failed',
+  'auth.logout',
+  'auth.password_changed',
+  'session.revoked',
+  'invite.created',
+  'invite.revoked',
+  'invite.accepted',
+  'member.role_changed',
+  'member.deactivated',
+  'member.reactivated',
+  'token.created',
+  'token.revoked',
+  'job.canceled_by_admin',
+  'job.deleted',
+  'job.retried',
+  'failures.resolved',
+  'failures.ignored',
+  'failures.reopened',
+  'settings.changed',
+  'retention.deleted',
+] as const;
+export const auditActionSchema = z.enum(AUDIT_ACTIONS, { error: `Unknown action; known actions: ${AUDIT_ACTIONS.join(', ')}.` });
+export type AuditAction = z.infer<typeof auditActionSchema>;
+
+export const auditEntrySchema = z.object({
+  id: z.number().int(),
+  at: z.string(),
+  actorId: z.string().nullable(),
+  actorEmail: z.string().nullable(),
+  action: auditActionSchema,
+  targetType: z.string().nullable(),
+  targetId: z.string().nullable(),
+  detail: z.record(z.string(), z.unknown()),
+  ip: z.string().nullable(),
+});
+export type AuditEntryInfo = z.infer<typeof auditEntrySchema>;
+
+export const listAuditInputSchema = z.object({
+  cursor: z.number().int().positive().nullish(),
+  limit: z.number().int().min(1, 'limit must be 1–200.').max(200, 'limit must be 1–200.').default(50),
+  action: auditActionSchema.optional(),
+  actorId: userIdSchema.optional(),
+});
+
+/** Per-user limits and retention an admin can set; 0 means "no limit" / "keep forever". */
+export const workspaceSettingsSchema = z.object({
+  jobsPerMinute: z.number().int().min(0).max(100_000),
+  uploadsPerHour: z.number().int().min(0).max(100_000),
+  uploadBytesPerMember: z.number().int().min(0),
+  retentionDays: z.number().int().min(0).max(36_500),
+});
+export type WorkspaceSettings = z.infer<typeof workspaceSettingsSchema>;
+export const DEFAULT_SETTINGS: WorkspaceSettings = {
+  jobsPerMinute: 30,
+  uploadsPerHour: 60,
+  uploadBytesPerMember: 500 * 1024 * 1024,
+  retentionDays: 0,
+};
+export const updateSettingsInputSchema = workspaceSettingsSchema.partial();
+
+export const setupStatusSchema = z.object({
+  /** False until the first admin exists: the UI shows the setup page. */
+  ready: z.boolean(),
+  user: authUserSchema.nullable(),
+});
