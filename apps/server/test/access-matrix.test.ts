@@ -31,6 +31,7 @@ const RULES: Record<string, { access: Access; input: (w: World, caller: Caller) 
   'auth.invite': { access: 'public', input: () => ({ inviteToken: 'y'.repeat(43) }) },
   'auth.acceptInvite': { access: 'public', input: () => ({ inviteToken: 'y'.repeat(43), email: 'new@chorus.test', name: 'New', password: 'long enough password' }) },
   'auth.me': { access: 'viewer', input: () => undefined },
+  'auth.people': { access: 'viewer', input: () => undefined },
   'auth.changePassword': { access: 'viewer', input: () => ({ currentPassword: 'not the password', newPassword: 'another long password' }) },
   'auth.sessions': { access: 'viewer', input: () => undefined },
   'auth.revokeSession': { access: 'viewer', input: () => ({ sessionId: 'ses_00000000000000000000000000' }) },
@@ -56,6 +57,13 @@ const RULES: Record<string, { access: Access; input: (w: World, caller: Caller) 
   'audit.list': { access: 'admin', input: () => ({ limit: 5 }) },
   'settings.get': { access: 'admin', input: () => undefined },
   'settings.update': { access: 'admin', input: () => ({}) },
+  'failures.groups': { access: 'admin', input: () => ({}) },
+  'failures.runs': { access: 'admin', input: () => ({ fingerprint: 'ffffffffffffffff' }) },
+  'failures.retry': { access: 'admin', input: () => ({ fingerprint: 'ffffffffffffffff' }) },
+  'failures.resolve': { access: 'admin', input: () => ({ fingerprint: 'ffffffffffffffff', note: 'n' }) },
+  'failures.setState': { access: 'admin', input: () => ({ fingerprint: 'ffffffffffffffff', state: 'ignored' }) },
+  'failures.noteRun': { access: 'admin', input: (w) => ({ jobId: w.otherJob, note: 'n' }) },
+  'failures.onFailure': { access: 'admin', input: () => undefined },
 };
 
 /** 401 for callers without a working sign-in; 403 for too small a role or someone else's job; else allowed. */

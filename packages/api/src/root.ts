@@ -1,6 +1,7 @@
 import { auditRouter, settingsRouter } from './router/admin.ts';
 import { authRouter } from './router/auth.ts';
 import { engineRouter } from './router/engine.ts';
+import { failuresRouter } from './router/failures.ts';
 import { jobRouter } from './router/job.ts';
 import { membersRouter } from './router/members.ts';
 import { createRouter } from './trpc.ts';
@@ -12,6 +13,7 @@ export const appRouter = createRouter({
   members: membersRouter,
   audit: auditRouter,
   settings: settingsRouter,
+  failures: failuresRouter,
 });
 
 export type AppRouter = typeof appRouter;

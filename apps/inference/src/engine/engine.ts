@@ -1,4 +1,4 @@
-import type { EngineInfo, JobMode, LogLevel } from '@chorus/api/schemas';
+import type { EngineInfo, JobErrorCode, JobMode, LogLevel } from '@chorus/api/schemas';
 
 /** Mono prompt audio as engines receive it: float samples in [-1, 1] at the upload's own rate. */
 export interface PromptAudio {
@@ -57,10 +57,10 @@ export interface Engine {
   close?(): Promise<void>;
 }
 
-/** A failure with a stable code and a hint a user can act on. */
+/** A failure with a stable code (from the closed JOB_ERROR_CODES list) and a hint a user can act on. */
 export class EngineError extends Error {
   constructor(
-    readonly code: string,
+    readonly code: JobErrorCode,
     message: string,
     readonly hint?: string,
     readonly stage?: string,

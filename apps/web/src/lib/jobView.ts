@@ -1,4 +1,4 @@
-import type { EngineInfo, JobStatus, JobSummary } from '@chorus/api/schemas';
+import type { EngineInfo, JobErrorCode, JobStatus, JobSummary } from '@chorus/api/schemas';
 import type { LiveJobState } from './jobEvents.ts';
 
 export interface JobView {
@@ -6,7 +6,7 @@ export interface JobView {
   queuePosition: number | null;
   stage: { name: string; label: string; index: number; count: number } | null;
   progress: { step: number; total: number; percent: number; etaMs: number | null } | null;
-  error: { code: string; message: string; hint: string | null } | null;
+  error: { code: JobErrorCode; message: string; hint: string | null } | null;
   output: { audioUrl: string; sampleRate: number | null; durationMs: number | null } | null;
 }
 

@@ -1,4 +1,4 @@
-import type { JobMode, JobStatus, UploadWarning } from '@chorus/api/schemas';
+import { JOB_ERROR_INFO, type JobErrorCode, type JobMode, type JobStatus, type UploadWarning } from '@chorus/api/schemas';
 
 /** Human names and one-line explanations for the synthesis modes. */
 export const MODE_INFO: Record<JobMode, { label: string; description: string }> = {
@@ -43,3 +43,12 @@ export const MODE_FIELDS: Record<JobMode, { reference: boolean; transcript: bool
   instruct: { reference: true, transcript: false, instruct: true, speaker: false },
   pretrained: { reference: false, transcript: false, instruct: false, speaker: true },
 };
+
+/**
+ * How a job's error code is shown: its one-line meaning from the shared code list, and the
+ * hint to show when the failure brought none of its own (the job's own hint is more precise).
+ */
+export function jobErrorText(code: JobErrorCode, ownHint: string | null): { label: string; hint: string } {
+  const info = JOB_ERROR_INFO[code];
+  return { label: info.description, hint: ownHint ?? info.hint };
+}

@@ -105,6 +105,11 @@ export const authRouter = createRouter({
 
   me: viewerProcedure.query(({ ctx }) => ctx.user),
 
+  /** Names of the team (for "whose jobs" filters); emails and roles stay with admins. */
+  people: viewerProcedure.query(async ({ ctx }) =>
+    ctx.db.user.findMany({ where: { active: true }, orderBy: { name: 'asc' }, select: { id: true, name: true } }),
+  ),
+
   changePassword: viewerProcedure.input(changePasswordInputSchema).mutation(async ({ ctx, input }) => {
     const keep = ctx.session.via === 'session' ? ctx.session.credentialId : null;
     if (!(await ctx.auth.changePassword(ctx.user.id, input.currentPassword, input.newPassword, keep))) {

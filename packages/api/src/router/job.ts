@@ -58,9 +58,10 @@ async function assertUnderJobLimit(ctx: AuthedContext): Promise<void> {
 
 type ParentLink = { id: string; relation: 'rerun' | 'retry' };
 
-export function submitJob(ctx: AuthedContext, input: CreateJobInput, parent: ParentLink | null) {
+export function submitJob(ctx: AuthedContext, input: CreateJobInput, parent: ParentLink | null, opts: { skipRateLimit?: boolean } = {}) {
   return submissions.run(ctx.user.id, async () => {
-    await assertUnderJobLimit(ctx);
+    // An admin's bulk retry of a failure group is not a member's burst of submissions.
+    if (!opts.skipRateLimit) await assertUnderJobLimit(ctx);
     return insertJob(ctx, input, parent);
   });
 }

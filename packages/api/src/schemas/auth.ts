@@ -210,3 +210,59 @@ export const setupStatusSchema = z.object({
   ready: z.boolean(),
   user: authUserSchema.nullable(),
 });
+
+// ---- The admin's review of failed runs -------------------------------------------------
+
+export const fingerprintSchema = z
+  .string({ error: 'fingerprint is required.' })
+  .refine((s) => /^[0-9a-f]{16}$/.test(s), { message: 'A failure group fingerprint is 16 hexadecimal characters.' });
+
+export const FAILURE_STATES = ['open', 'resolved', 'ignored'] as const;
+export const failureStateSchema = z.enum(FAILURE_STATES, { error: `State must be one of: ${FAILURE_STATES.join(', ')}.` });
+
+export const failureGroupSchema = z.object({
+  fingerprint: z.string(),
+  code: z.string(),
+  engineId: z.string(),
+  stage: z.string().nullable(),
+  /** The newest run's message, as an example of the group. */
+  message: z.string(),
+  hint: z.string().nullable(),
+  retryable: z.boolean(),
+  count: z.number().int(),
+  firstSeen: z.string(),
+  lastSeen: z.string(),
+  state: failureStateSchema,
+  /** Resolved before, and failed again since: the group is open again. */
+  reopened: z.boolean(),
+  note: z.string().nullable(),
+  resolvedAt: z.string().nullable(),
+  members: z.array(z.object({ id: z.string(), name: z.string(), count: z.number().int() })),
+  /** Failures per day, oldest first, for the last `days` days (today last). */
+  perDay: z.array(z.number().int()),
+  /** How the retries of this group's runs ended. */
+  retries: z.object({ total: z.number().int(), succeeded: z.number().int(), failed: z.number().int(), pending: z.number().int() }),
+});
+export type FailureGroupInfo = z.infer<typeof failureGroupSchema>;
+
+export const listFailureGroupsInputSchema = z.object({
+  state: z.union([failureStateSchema, z.literal('all')]).default('open'),
+  days: z.number().int().min(1, 'days must be 1–90.').max(90, 'days must be 1–90.').default(14),
+});
+
+export const failureRunsInputSchema = z.object({
+  fingerprint: fingerprintSchema,
+  limit: z.number().int().min(1, 'limit must be 1–100.').max(100, 'limit must be 1–100.').default(50),
+});
+
+export const RETRY_MAX = 100;
+export const retryFailuresInputSchema = z
+  .object({
+    fingerprint: fingerprintSchema.optional(),
+    jobIds: z.array(z.string()).max(RETRY_MAX, `Retry at most ${RETRY_MAX} runs at once.`).optional(),
+    seed: z.enum(['same', 'random'], { error: 'seed must be "same" or "random".' }).default('same'),
+  })
+  .refine((v) => (v.fingerprint === undefined) !== (v.jobIds === undefined), { message: 'Give either a fingerprint (the whole group) or jobIds (selected runs).' });
+
+export const resolveFailureGroupInputSchema = z.object({ fingerprint: fingerprintSchema, note: wellFormedText('Note', 2000).optional() });
+export const setFailureGroupStateInputSchema = z.object({ fingerprint: fingerprintSchema, state: failureStateSchema });

@@ -44,6 +44,8 @@ export const jobSummarySchema = z.object({
   errorCode: jobErrorCodeSchema.nullable(),
   errorMessage: z.string().nullable(),
   errorHint: z.string().nullable(),
+  /** Failures of the same cause share it (the admin's failed-run review groups by it). */
+  failureFingerprint: z.string().nullable(),
   audioUrl: z.string().nullable(),
   outputSampleRate: z.number().int().nullable(),
   outputDurationMs: z.number().int().nullable(),

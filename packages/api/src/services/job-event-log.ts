@@ -3,6 +3,7 @@ import type { JobStatus } from '../schemas/common.ts';
 import { toJobErrorCode } from '../schemas/error-codes.ts';
 import { jobEventSchema, type JobEvent, type JobEventBody } from '../schemas/job-event.ts';
 import type { JobEventBus } from '../ports.ts';
+import { failureFingerprint } from './failure-fingerprint.ts';
 import { loadJobSummary } from './job-summary.ts';
 
 /** Job columns that mirror the latest event of each kind, so list/get need no event scan. */
@@ -79,13 +80,17 @@ export class JobEventLog {
 
   private async appendNow(jobId: string, bodies: JobEventBody[], options: AppendOptions): Promise<JobEvent[] | null> {
     const result = await this.db.$transaction(async (tx) => {
-      const current = await tx.job.findUnique({ where: { id: jobId }, select: { status: true, lastSeq: true } });
+      const current = await tx.job.findUnique({ where: { id: jobId }, select: { status: true, lastSeq: true, engineId: true, stage: true } });
       if (!current) throw new Error(`Job ${jobId} does not exist.`);
       if (options.expectStatus && !options.expectStatus.includes(current.status as JobStatus)) return null;
       const at = new Date();
       let patch: Prisma.JobUpdateInput = {};
       const events: JobEvent[] = bodies.map((body, i) => {
         patch = { ...patch, ...patchFromEvent(body, at) };
+        if (body.type === 'error' && body.code !== 'CANCELED') {
+          // Groups this failure with others of the same cause for the admin's review.
+          patch.failureFingerprint = failureFingerprint({ code: body.code, engineId: current.engineId, stage: body.stage ?? current.stage, message: body.message });
+        }
         return jobEventSchema.parse({ ...body, seq: current.lastSeq + i + 1, at: at.toISOString() });
       });
       await tx.jobEvent.createMany({

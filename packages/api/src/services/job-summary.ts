@@ -61,6 +61,7 @@ export function toJobSummary(job: Job, queuePosition: number | null, people: Job
     errorCode: job.errorCode === null ? null : toJobErrorCode(job.errorCode),
     errorMessage: job.errorMessage,
     errorHint: job.errorHint,
+    failureFingerprint: job.failureFingerprint,
     audioUrl: job.status === 'succeeded' && job.outputPath ? jobAudioUrl(job.id) : null,
     outputSampleRate: job.outputSampleRate,
     outputDurationMs: job.outputDurationMs,

@@ -1,4 +1,4 @@
-import type { EngineLimits } from '@chorus/api/schemas';
+import type { EngineLimits, JobErrorCode } from '@chorus/api/schemas';
 import { EngineError, type PromptAudio } from '../../engine/engine.ts';
 import { clippedFraction, dbfs, fromDbfs, measureSilence } from '../../audio/levels.ts';
 import { PITCH_ANALYSIS_RATE, estimatePitch, toPitchAnalysisRate } from '../../audio/pitch.ts';
@@ -28,7 +28,7 @@ const STAGE = 'prompt_analysis';
 const RATE_MIN = 2;
 const RATE_MAX = 9;
 
-function failPrompt(code: string, message: string, hint: string): never {
+function failPrompt(code: Extract<JobErrorCode, `PROMPT_${string}`>, message: string, hint: string): never {
   throw new EngineError(code, message, hint, STAGE);
 }
 

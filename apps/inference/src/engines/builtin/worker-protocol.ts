@@ -1,3 +1,4 @@
+import type { JobErrorCode } from '@chorus/api/schemas';
 import { EngineError, type EngineEvent, type EngineInput, type EngineOutput } from '../../engine/engine.ts';
 
 /** Messages between the engine (main thread) and a synthesis worker. */
@@ -10,7 +11,7 @@ export type FromWorker =
   | { type: 'failed'; id: number; error: SerializedError };
 
 export interface SerializedError {
-  code: string;
+  code: JobErrorCode;
   message: string;
   hint?: string;
   stage?: string;

@@ -1,7 +1,8 @@
+import type { JobErrorCode } from '@chorus/api/schemas';
 import { EngineError } from '../../engine/engine.ts';
 
 interface KnownFailure {
-  code: string;
+  code: JobErrorCode;
   pattern: RegExp;
   message: (match: RegExpMatchArray) => string;
   hint: string;
@@ -42,7 +43,7 @@ const KNOWN_FAILURES: KnownFailure[] = [
 ];
 
 export interface ClassifiedFailure {
-  code: string;
+  code: JobErrorCode;
   message: string;
   hint: string;
 }

@@ -1,0 +1,77 @@
+import type { Db, FailureGroup, Job } from '@chorus/db';
+import type { FailureGroupInfo } from '../schemas/auth.ts';
+import { JOB_ERROR_INFO, toJobErrorCode } from '../schemas/error-codes.ts';
+
+const DAY_MS = 24 * 3600_000;
+
+/** Resolved, then failed again since: shown as open, and flagged so. */
+export function effectiveState(row: FailureGroup | undefined, lastSeen: Date): { state: FailureGroupInfo['state']; reopened: boolean } {
+  if (!row) return { state: 'open', reopened: false };
+  if (row.state === 'resolved' && row.resolvedAt && lastSeen > row.resolvedAt) return { state: 'open', reopened: true };
+  return { state: row.state === 'resolved' || row.state === 'ignored' ? row.state : 'open', reopened: false };
+}
+
+/** Every cause of failure with its counts, people, daily chart and how its retries ended. */
+export async function loadFailureGroups(db: Db, days: number, now = Date.now()): Promise<FailureGroupInfo[]> {
+  const failed = await db.job.findMany({
+    where: { status: 'failed', failureFingerprint: { not: null } },
+    select: { id: true, failureFingerprint: true, errorCode: true, errorMessage: true, errorHint: true, engineId: true, stage: true, finishedAt: true, createdAt: true, createdById: true },
+    orderBy: { id: 'desc' },
+  });
+  if (failed.length === 0) return [];
+  const byGroup = new Map<string, typeof failed>();
+  for (const job of failed) {
+    const list = byGroup.get(job.failureFingerprint!) ?? [];
+    list.push(job);
+    byGroup.set(job.failureFingerprint!, list);
+  }
+  const [rows, people, retries] = await Promise.all([
+    db.failureGroup.findMany({ where: { fingerprint: { in: [...byGroup.keys()] } } }),
+    db.user.findMany({ where: { id: { in: [...new Set(failed.map((j) => j.createdById).filter((id): id is string => id !== null))] } }, select: { id: true, name: true } }),
+    db.job.findMany({ where: { parentRelation: 'retry', parentId: { in: failed.map((j) => j.id) } }, select: { parentId: true, status: true } }),
+  ]);
+  const state = new Map(rows.map((r) => [r.fingerprint, r]));
+  const names = new Map(people.map((p) => [p.id, p.name]));
+  const retriesOf = new Map<string, Pick<Job, 'status'>[]>();
+  for (const r of retries) retriesOf.set(r.parentId!, [...(retriesOf.get(r.parentId!) ?? []), r]);
+  const today = Math.floor(now / DAY_MS);
+
+  return [...byGroup.entries()].map(([fingerprint, jobs]) => {
+    const newest = jobs[0]!;
+    const times = jobs.map((j) => (j.finishedAt ?? j.createdAt).getTime());
+    const lastSeen = new Date(Math.max(...times));
+    const row = state.get(fingerprint);
+    const code = toJobErrorCode(newest.errorCode ?? 'INTERNAL');
+    const perDay = Array.from({ length: days }, () => 0);
+    for (const t of times) {
+      const index = days - 1 - (today - Math.floor(t / DAY_MS));
+      if (index >= 0 && index < days) perDay[index]!++;
+    }
+    const counts = new Map<string, number>();
+    for (const j of jobs) if (j.createdById) counts.set(j.createdById, (counts.get(j.createdById) ?? 0) + 1);
+    const groupRetries = jobs.flatMap((j) => retriesOf.get(j.id) ?? []);
+    return {
+      fingerprint,
+      code,
+      engineId: newest.engineId,
+      stage: newest.stage,
+      message: newest.errorMessage ?? '',
+      hint: newest.errorHint ?? JOB_ERROR_INFO[code].hint,
+      retryable: JOB_ERROR_INFO[code].retryable,
+      count: jobs.length,
+      firstSeen: new Date(Math.min(...times)).toISOString(),
+      lastSeen: lastSeen.toISOString(),
+      ...effectiveState(row, lastSeen),
+      note: row?.note ?? null,
+      resolvedAt: row?.resolvedAt?.toISOString() ?? null,
+      members: [...counts.entries()].map(([id, count]) => ({ id, name: names.get(id) ?? 'former member', count })).sort((a, b) => b.count - a.count),
+      perDay,
+      retries: {
+        total: groupRetries.length,
+        succeeded: groupRetries.filter((r) => r.status === 'succeeded').length,
+        failed: groupRetries.filter((r) => r.status === 'failed' || r.status === 'canceled').length,
+        pending: groupRetries.filter((r) => r.status === 'queued' || r.status === 'running').length,
+      },
+    };
+  }).sort((a, b) => b.lastSeen.localeCompare(a.lastSeen));
+}
