@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { appRouter, AuthService, createApiContext, JobEventLog, type ApiServices, type StoredFiles } from '@chorus/api';
+import { appRouter, AuthService, createApiContext, JobEventLog, sweepRetention, type ApiServices, type StoredFiles } from '@chorus/api';
 import { migrateDatabase, openDb } from '@chorus/db';
 import { createEngines, EmbeddedQueue, InProcessEventBus, Worker } from '@chorus/inference';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
@@ -123,6 +123,7 @@ async function startLocked(config: Config, logger: Logger, lock: { release(): vo
   const url = `http://localhost:${port}`;
   await announceSetupLink(auth, config.publicUrl ?? url, logger);
   await worker.start();
+  const retention = startRetentionSweeps(() => sweepRetention(db, files), config.retentionSweepMs, logger);
   logger.info({ url, database: config.databaseUrl, dataDir: config.dataDir, engines: engines.list().map((e) => e.id) }, 'Chorus is listening');
 
   let closing: Promise<void> | null = null;
@@ -133,6 +134,7 @@ async function startLocked(config: Config, logger: Logger, lock: { release(): vo
       (closing ??= (async () => {
         logger.info('shutting down: no new jobs, telling clients to reconnect');
         server.close();
+        clearInterval(retention);
         sockets.close();
         await worker.stop(config.shutdownGraceMs);
         await engines.close();
@@ -142,4 +144,18 @@ async function startLocked(config: Config, logger: Logger, lock: { release(): vo
         logger.info('shutdown complete');
       })()),
   };
+}
+
+/** Old jobs go when the admin set a retention period: at start, then on a timer. */
+function startRetentionSweeps(sweep: () => Promise<number>, everyMs: number, logger: Logger): NodeJS.Timeout {
+  const run = (): void => {
+    sweep().then(
+      (deleted) => deleted > 0 && logger.info({ deleted }, 'deleted jobs past the retention period'),
+      (err: unknown) => logger.error({ err }, 'retention sweep failed'),
+    );
+  };
+  run();
+  const timer = setInterval(run, everyMs);
+  timer.unref();
+  return timer;
 }

@@ -27,6 +27,7 @@ const envSchema = z.object({
   CHORUS_SESSION_IDLE_HOURS: z.coerce.number().positive().default(7 * 24),
   CHORUS_SESSION_MAX_DAYS: z.coerce.number().positive().default(30),
   CHORUS_WS_AUTH_RECHECK_MS: z.coerce.number().int().min(50).max(60_000).default(2000),
+  CHORUS_RETENTION_SWEEP_MS: z.coerce.number().int().min(1000).default(3600_000),
   CHORUS_MAX_UPLOAD_MB: z.coerce.number().positive().default(20),
   CHORUS_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).optional(),
   CHORUS_ENGINE_PROBE_MS: z.coerce.number().int().min(100).default(15_000),
@@ -55,6 +56,8 @@ export interface Config {
   sessionIdleMs: number;
   sessionMaxMs: number;
   wsAuthRecheckMs: number;
+  /** How often jobs past the admin's retention period are deleted. */
+  retentionSweepMs: number;
   maxUploadBytes: number;
   /** Jobs the in-process worker runs at once: by default the sum of the engines' concurrency. */
   workerConcurrency: number;
@@ -93,6 +96,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     sessionIdleMs: Math.round(e.CHORUS_SESSION_IDLE_HOURS * 3600_000),
     sessionMaxMs: Math.round(e.CHORUS_SESSION_MAX_DAYS * 24 * 3600_000),
     wsAuthRecheckMs: e.CHORUS_WS_AUTH_RECHECK_MS,
+    retentionSweepMs: e.CHORUS_RETENTION_SWEEP_MS,
     maxUploadBytes: Math.round(e.CHORUS_MAX_UPLOAD_MB * MB),
     workerConcurrency: e.CHORUS_WORKER_CONCURRENCY ?? engines.reduce((sum, engine) => sum + engine.concurrency, 0),
     engines,

@@ -20,6 +20,7 @@ export { SCRYPT_PARAMS } from './auth/secrets.ts';
 export { jobAccessDenial, type JobAction } from './services/job-access.ts';
 export { recordAudit } from './services/audit-log.ts';
 export { loadSettings } from './services/workspace-settings.ts';
+export { sweepRetention } from './services/retention.ts';
 export { redactLogMessage } from './services/log-redaction.ts';
 export * from './schemas/index.ts';
 export { failureFingerprint, normalizeFailureMessage, type FailureFingerprintInput } from './services/failure-fingerprint.ts';

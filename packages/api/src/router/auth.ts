@@ -15,6 +15,7 @@ import {
 import { z } from 'zod';
 import { recordAudit } from '../services/audit-log.ts';
 import { findUsableInvite, redeemInvite } from '../services/invites.ts';
+import { SETUP_NEEDED_MESSAGE } from '../auth/authorize.ts';
 import { createRouter, publicProcedure, viewerProcedure, type ApiContext } from '../trpc.ts';
 import type { AuthUser } from '../schemas/auth.ts';
 
@@ -57,6 +58,7 @@ export const authRouter = createRouter({
 
   login: publicProcedure.input(loginInputSchema).mutation(async ({ ctx, input }) => {
     const http = httpOnly(ctx);
+    if (!(await ctx.auth.isSetUp())) throw new TRPCError({ code: 'UNAUTHORIZED', message: SETUP_NEEDED_MESSAGE });
     const outcome = await ctx.auth.login(input.email, input.password, { ip: ctx.request.ip, userAgent: ctx.request.userAgent });
     if (!outcome.ok) {
       if (outcome.reason === 'throttled') {
