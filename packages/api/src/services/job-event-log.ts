@@ -4,6 +4,7 @@ import { toJobErrorCode } from '../schemas/error-codes.ts';
 import { jobEventSchema, type JobEvent, type JobEventBody } from '../schemas/job-event.ts';
 import type { JobEventBus } from '../ports.ts';
 import { failureFingerprint } from './failure-fingerprint.ts';
+import { KeyedLock } from './keyed-lock.ts';
 import { loadJobSummary } from './job-summary.ts';
 
 /** Job columns that mirror the latest event of each kind, so list/get need no event scan. */
@@ -57,7 +58,7 @@ export interface AppendOptions {
  * Appends for one job are serialised in-process so publish order equals seq order.
  */
 export class JobEventLog {
-  private readonly chains = new Map<string, Promise<unknown>>();
+  private readonly perJob = new KeyedLock();
 
   constructor(
     private readonly db: Db,
@@ -69,13 +70,7 @@ export class JobEventLog {
 
   /** Append events; returns them with seq/at, or null when `expectStatus` did not hold. */
   append(jobId: string, bodies: JobEventBody[], options: AppendOptions = {}): Promise<JobEvent[] | null> {
-    const previous = this.chains.get(jobId) ?? Promise.resolve();
-    const next = previous.catch(() => undefined).then(() => this.appendNow(jobId, bodies, options));
-    this.chains.set(jobId, next);
-    void next.finally(() => {
-      if (this.chains.get(jobId) === next) this.chains.delete(jobId);
-    }).catch(() => undefined);
-    return next;
+    return this.perJob.run(jobId, () => this.appendNow(jobId, bodies, options));
   }
 
   private async appendNow(jobId: string, bodies: JobEventBody[], options: AppendOptions): Promise<JobEvent[] | null> {
