@@ -52,6 +52,8 @@ const RULES: Record<string, { access: Access; input: (w: World, caller: Caller) 
   'members.deactivate': { access: 'admin', input: () => ({ userId: missingUser }) },
   'members.reactivate': { access: 'admin', input: () => ({ userId: missingUser }) },
   'members.invites': { access: 'admin', input: () => undefined },
+  'members.tokens': { access: 'admin', input: () => ({ userId: missingUser }) },
+  'members.revokeToken': { access: 'admin', input: () => ({ tokenId: 'tok_00000000000000000000000000' }) },
   'members.createInvite': { access: 'admin', input: () => ({ role: 'viewer' }) },
   'members.revokeInvite': { access: 'admin', input: () => ({ inviteId: 'inv_00000000000000000000000000' }) },
   'audit.list': { access: 'admin', input: () => ({ limit: 5 }) },

@@ -157,6 +157,13 @@ describe('sign-in, sessions, tokens and members', () => {
       const expiring = await client.trpc.auth.createToken.mutate({ name: 'short-lived', expiresInDays: 1 });
       await db.apiToken.update({ where: { id: expiring.id }, data: { expiresAt: new Date(Date.now() - 1) } });
       expect((await fetch(`${chorus.h.url}/trpc/auth.me`, { headers: bearer(expiring.token) })).status).toBe(401);
+
+      // An admin sees anyone's tokens (never the secrets) and can revoke them.
+      const theirs = await chorus.client.trpc.members.tokens.query({ userId: person.id });
+      expect(JSON.stringify(theirs)).not.toContain(person.token);
+      const live = await client.trpc.auth.createToken.mutate({ name: 'to be revoked by an admin' });
+      await chorus.client.trpc.members.revokeToken.mutate({ tokenId: live.id });
+      expect((await fetch(`${chorus.h.url}/trpc/auth.me`, { headers: bearer(live.token) })).status).toBe(401);
     } finally {
       client.close();
     }

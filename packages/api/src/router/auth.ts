@@ -13,6 +13,7 @@ import {
   type TokenInfo,
 } from '../schemas/auth.ts';
 import { z } from 'zod';
+import type { ApiToken } from '@chorus/db';
 import { recordAudit } from '../services/audit-log.ts';
 import { findUsableInvite, redeemInvite } from '../services/invites.ts';
 import { SETUP_NEEDED_MESSAGE } from '../auth/authorize.ts';
@@ -33,6 +34,16 @@ async function startSession(ctx: ApiContext, user: AuthUser): Promise<void> {
 }
 
 const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
+
+export const toTokenInfo = (r: ApiToken): TokenInfo => ({
+  id: r.id,
+  name: r.name,
+  prefix: r.prefix,
+  createdAt: r.createdAt.toISOString(),
+  lastUsedAt: iso(r.lastUsedAt),
+  expiresAt: iso(r.expiresAt),
+  revokedAt: iso(r.revokedAt),
+});
 
 export const authRouter = createRouter({
   /** Whether setup is done and who is signed in (null when nobody). */
@@ -147,7 +158,7 @@ export const authRouter = createRouter({
 
   tokens: viewerProcedure.query(async ({ ctx }): Promise<TokenInfo[]> => {
     const rows = await ctx.db.apiToken.findMany({ where: { userId: ctx.user.id }, orderBy: { createdAt: 'desc' } });
-    return rows.map((r) => ({ id: r.id, name: r.name, prefix: r.prefix, createdAt: r.createdAt.toISOString(), lastUsedAt: iso(r.lastUsedAt), expiresAt: iso(r.expiresAt), revokedAt: iso(r.revokedAt) }));
+    return rows.map(toTokenInfo);
   }),
 
   /** The token is in this answer only: it is stored hashed. */

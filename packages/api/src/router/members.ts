@@ -2,7 +2,8 @@ import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import { hashSecret, newSecret } from '../auth/secrets.ts';
 import { newId } from '../ids.ts';
-import { createInviteInputSchema, inviteIdSchema, setRoleInputSchema, userRefInputSchema, type InviteInfo, type Member } from '../schemas/auth.ts';
+import { createInviteInputSchema, inviteIdSchema, setRoleInputSchema, tokenIdSchema, userRefInputSchema, type InviteInfo, type Member } from '../schemas/auth.ts';
+import { toTokenInfo } from './auth.ts';
 import type { User } from '@chorus/db';
 import { recordAudit } from '../services/audit-log.ts';
 import { adminProcedure, createRouter, type AuthedContext } from '../trpc.ts';
@@ -67,6 +68,22 @@ export const membersRouter = createRouter({
     const updated = await ctx.db.user.update({ where: { id: user.id }, data: { active: true, deactivatedAt: null } });
     await recordAudit(ctx.db, { actor: ctx.user, action: 'member.reactivated', target: { type: 'user', id: user.id }, detail: { email: user.email }, ip: ctx.request.ip });
     return toMember(updated);
+  }),
+
+  /** Anyone's API tokens (scripts, future workers), without the secrets. */
+  tokens: adminProcedure.input(userRefInputSchema).query(async ({ ctx, input }) => {
+    const user = await findUser(ctx, input.userId);
+    const rows = await ctx.db.apiToken.findMany({ where: { userId: user.id }, orderBy: { createdAt: 'desc' } });
+    return rows.map(toTokenInfo);
+  }),
+
+  revokeToken: adminProcedure.input(z.object({ tokenId: tokenIdSchema })).mutation(async ({ ctx, input }) => {
+    const token = await ctx.db.apiToken.findUnique({ where: { id: input.tokenId } });
+    if (!token || token.revokedAt || !(await ctx.auth.revokeToken(token.userId, token.id))) {
+      throw new TRPCError({ code: 'NOT_FOUND', message: `No active token "${input.tokenId}".` });
+    }
+    await recordAudit(ctx.db, { actor: ctx.user, action: 'token.revoked', target: { type: 'token', id: token.id }, detail: { owner: token.userId }, ip: ctx.request.ip });
+    return { ok: true };
   }),
 
   invites: adminProcedure.query(async ({ ctx }): Promise<InviteInfo[]> => {
