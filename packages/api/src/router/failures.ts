@@ -10,13 +10,12 @@ import {
   wellFormedText,
   type FailureGroupInfo,
 } from '../schemas/index.ts';
-import type { CreateJobInput } from '../schemas/job-input.ts';
 import { randomInt } from 'node:crypto';
 import { recordAudit } from '../services/audit-log.ts';
 import { loadFailureGroups } from '../services/failure-groups.ts';
 import { loadJobSummaries } from '../services/job-summary.ts';
 import { adminProcedure, createRouter, type AuthedContext } from '../trpc.ts';
-import { submitJob } from './job.ts';
+import { inputsOf, submitJob } from './job.ts';
 
 async function groupOrThrow(ctx: AuthedContext, fingerprint: string): Promise<FailureGroupInfo> {
   const group = (await loadFailureGroups(ctx.db, 1)).find((g) => g.fingerprint === fingerprint);
@@ -45,22 +44,9 @@ export const failuresRouter = createRouter({
     if (failed.length === 0) throw new TRPCError({ code: 'NOT_FOUND', message: 'No failed runs match; nothing was retried.' });
     const created: { id: string; retryOf: string }[] = [];
     for (const job of failed) {
-      const retry = await submitJob(
-        ctx,
-        {
-          mode: job.mode as CreateJobInput['mode'],
-          text: job.text,
-          promptUploadId: job.promptUploadId ?? undefined,
-          promptText: job.promptText ?? undefined,
-          instruct: job.instruct ?? undefined,
-          speakerId: job.speakerId ?? undefined,
-          speed: job.speed,
-          seed: input.seed === 'same' ? job.seed : randomInt(0, SEED_MAX + 1),
-          engineId: job.engineId,
-        },
-        { id: job.id, relation: 'retry' },
-        { skipRateLimit: true },
-      );
+      const seed = input.seed === 'same' ? job.seed : randomInt(0, SEED_MAX + 1);
+      // An admin's bulk retry of a failure group is not a member's burst of submissions.
+      const retry = await submitJob(ctx, inputsOf(job, seed), { id: job.id, relation: 'retry' }, { skipRateLimit: true });
       created.push({ id: retry.id, retryOf: job.id });
     }
     await recordAudit(ctx.db, {

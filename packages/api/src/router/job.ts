@@ -1,4 +1,5 @@
 import { randomInt } from 'node:crypto';
+import type { Job } from '@chorus/db';
 import { TRPCError, tracked } from '@trpc/server';
 import { SEED_MAX, isTerminalStatus, type JobStatus } from '../schemas/common.ts';
 import type { JobEvent, JobEventBody } from '../schemas/job-event.ts';
@@ -57,6 +58,21 @@ async function assertUnderJobLimit(ctx: AuthedContext): Promise<void> {
 }
 
 type ParentLink = { id: string; relation: 'rerun' | 'retry' };
+
+/** A stored job's inputs, to run it again (re-run or retry) with the given seed. */
+export function inputsOf(job: Job, seed: number): CreateJobInput {
+  return {
+    mode: job.mode as CreateJobInput['mode'],
+    text: job.text,
+    promptUploadId: job.promptUploadId ?? undefined,
+    promptText: job.promptText ?? undefined,
+    instruct: job.instruct ?? undefined,
+    speakerId: job.speakerId ?? undefined,
+    speed: job.speed,
+    seed,
+    engineId: job.engineId,
+  };
+}
 
 export function submitJob(ctx: AuthedContext, input: CreateJobInput, parent: ParentLink | null, opts: { skipRateLimit?: boolean } = {}) {
   return submissions.run(ctx.user.id, async () => {
@@ -156,21 +172,7 @@ export const jobRouter = createRouter({
     const parent = await findJobOrThrow(ctx, input.id);
     assertJobAccess(ctx.user, parent, 'rerun');
     const seed = input.seed === 'same' ? parent.seed : input.seed === 'random' ? drawSeed() : input.seed;
-    return submitJob(
-      ctx,
-      {
-        mode: parent.mode as CreateJobInput['mode'],
-        text: parent.text,
-        promptUploadId: parent.promptUploadId ?? undefined,
-        promptText: parent.promptText ?? undefined,
-        instruct: parent.instruct ?? undefined,
-        speakerId: parent.speakerId ?? undefined,
-        speed: parent.speed,
-        seed,
-        engineId: parent.engineId,
-      },
-      { id: parent.id, relation: 'rerun' },
-    );
+    return submitJob(ctx, inputsOf(parent, seed), { id: parent.id, relation: 'rerun' });
   }),
 
   cancel: memberProcedure.input(cancelJobInputSchema).mutation(async ({ ctx, input }) => {
