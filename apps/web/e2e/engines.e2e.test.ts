@@ -6,6 +6,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // A stand-in for CosyVoice's FastAPI runtime (the real protocol; there is no GPU or model here).
 import { startFastApiStandin, type FastApiStandin } from '../../inference/test/standins/fastapi-standin.ts';
+import { signIn, TEST_ADMIN, testAdminEnv } from './helpers/auth.ts';
 import { launchChromium } from './helpers/browser.ts';
 import { referenceVoiceWav } from './helpers/referenceVoice.ts';
 import { startServer, type RunningServer } from './helpers/server.ts';
@@ -24,6 +25,7 @@ beforeAll(async () => {
     repoRoot,
     tmpDir,
     env: {
+      ...testAdminEnv(),
       CHORUS_ENGINES: JSON.stringify([
         { id: 'builtin', kind: 'builtin' },
         { id: 'cv3-http', kind: 'cosyvoice-http', generation: 3, model: 'Fun-CosyVoice3-0.5B', url: fastapi.url, name: 'CosyVoice3 (FastAPI)' },
@@ -43,7 +45,7 @@ afterAll(async () => {
 describe('a CosyVoice engine in the web UI', () => {
   it('can be picked, says its runs are not reproducible, and its job plays', async () => {
     const p = await browser!.newPage({ viewport: { width: 1280, height: 900 } });
-    await p.goto(`${server!.url}/#/`);
+    await signIn(p, server!.url, TEST_ADMIN);
     const picker = p.getByTestId('engine-select');
     await picker.waitFor();
     expect(await picker.locator('option').allTextContents()).toEqual([

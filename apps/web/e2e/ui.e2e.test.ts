@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signIn, TEST_ADMIN, testAdminEnv } from './helpers/auth.ts';
 import { launchChromium } from './helpers/browser.ts';
 import { referenceVoiceWav } from './helpers/referenceVoice.ts';
 import { startServer, type RunningServer } from './helpers/server.ts';
@@ -12,7 +13,7 @@ import { startServer, type RunningServer } from './helpers/server.ts';
 const webDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const repoRoot = path.resolve(webDir, '../..');
 const distIndex = path.join(webDir, 'dist/index.html');
-const screenshotPath = path.join(repoRoot, 'artifacts/job-page.png');
+const screenshotPath = path.join(webDir, 'artifacts/job-page.png');
 
 /** What the job page showed at one moment (recorded in the page on every DOM change). */
 interface Sample {
@@ -37,7 +38,7 @@ beforeAll(async () => {
     throw new Error(`${distIndex} is missing: build the web app first (cd apps/web && npx vite build).`);
   }
   tmpDir = await mkdtemp(path.join(os.tmpdir(), 'chorus-e2e-'));
-  server = await startServer({ repoRoot, tmpDir });
+  server = await startServer({ repoRoot, tmpDir, env: testAdminEnv() });
   browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   page.on('pageerror', (err) => pageProblems.push(`pageerror: ${err.message}`));
@@ -57,8 +58,9 @@ describe('Chorus web UI', () => {
     const p = page!;
     const base = server!.url;
 
-    // --- New job form -------------------------------------------------------------
-    await p.goto(`${base}/#/`);
+    // --- Sign in (the form is behind it), then the new job form --------------------------
+    await signIn(p, base, TEST_ADMIN);
+    await p.getByTestId('generate').waitFor();
     await p.getByTestId('mode-zero_shot').check();
     await p.getByTestId('reference-file').setInputFiles({ name: 'reference.wav', mimeType: 'audio/wav', buffer: Buffer.from(referenceVoiceWav()) });
     const upload = p.getByTestId('upload-status');
@@ -120,9 +122,10 @@ describe('Chorus web UI', () => {
     const audio = p.getByTestId('job-audio');
     const src = await audio.getAttribute('src');
     expect(src, 'the <audio> element has no src').toBeTruthy();
-    const res = await fetch(new URL(src!, base));
-    expect(res.status).toBe(200);
-    const wav = new Uint8Array(await res.arrayBuffer());
+    // Audio needs the session too: fetch it with the browser's cookies.
+    const res = await p.context().request.get(new URL(src!, base).toString());
+    expect(res.status()).toBe(200);
+    const wav = new Uint8Array(await res.body());
     expect(new TextDecoder().decode(wav.subarray(0, 4))).toBe('RIFF');
     expect(new TextDecoder().decode(wav.subarray(8, 12))).toBe('WAVE');
     const readyState = await audio.evaluate(

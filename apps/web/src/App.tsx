@@ -1,30 +1,60 @@
+import type { ReactNode } from 'react';
+import type { AuthUser } from '@chorus/api/schemas';
+import { CurrentUserContext } from './auth/CurrentUser.ts';
+import { homeHref } from './auth/permissions.ts';
+import { useAuthStatus, useSignOutCleanup } from './auth/session.ts';
+import { useSessionWatch } from './auth/useSessionWatch.ts';
 import { ConnectionBanner } from './components/ConnectionBanner.tsx';
+import { InlineError } from './components/InlineError.tsx';
 import { NavBar } from './components/NavBar.tsx';
-import { hrefs, useRoute } from './router/hashRouter.ts';
-import { HistoryPage } from './pages/HistoryPage.tsx';
-import { JobPage } from './pages/JobPage.tsx';
-import { NewJobPage } from './pages/NewJobPage.tsx';
+import { Redirect } from './components/Redirect.tsx';
+import { InvitePage } from './pages/auth/InvitePage.tsx';
+import { LoginPage } from './pages/auth/LoginPage.tsx';
+import { SetupNeededPage } from './pages/auth/SetupNeededPage.tsx';
+import { SetupPage } from './pages/auth/SetupPage.tsx';
+import { SignedInRoutes } from './pages/SignedInRoutes.tsx';
+import { currentHashPath, hrefs, safeReturnPath, useRoute, type Route } from './router/hashRouter.ts';
 
+/**
+ * The auth gate: auth.status decides between setup, sign-in (remembering where the person
+ * was going) and the signed-in pages.
+ */
 export function App() {
   const route = useRoute();
+  const status = useAuthStatus();
+  const user = status.data?.user ?? null;
+  useSessionWatch();
+  useSignOutCleanup(user?.id ?? null);
+
+  let body: ReactNode;
+  if (status.data) body = pageFor(route, status.data.ready, user);
+  else if (status.isError) body = <InlineError message={`Could not reach the Chorus server: ${status.error.message}`} testId="status-error" />;
+  else body = <p className="muted">Loading…</p>;
+
   return (
     <>
-      <NavBar route={route} />
-      <ConnectionBanner />
-      <main className="container">
-        {route.page === 'new' ? <NewJobPage /> : null}
-        {/* keyed by id: a new job page starts with a fresh event stream and log */}
-        {route.page === 'job' ? <JobPage key={route.id} id={route.id} /> : null}
-        {route.page === 'history' ? <HistoryPage /> : null}
-        {route.page === 'notFound' ? (
-          <div className="page">
-            <h1>Not found</h1>
-            <p>
-              Nothing lives at <code>{route.path}</code>. <a href={hrefs.newJob()}>Start a new job</a>.
-            </p>
-          </div>
-        ) : null}
-      </main>
+      <NavBar route={route} user={user} />
+      {user ? <ConnectionBanner /> : null}
+      <main className="container">{body}</main>
     </>
+  );
+}
+
+function pageFor(route: Route, ready: boolean, user: AuthUser | null): ReactNode {
+  if (!ready) return route.page === 'setup' ? <SetupPage token={route.token} ready={false} /> : <SetupNeededPage />;
+  if (route.page === 'setup') return user ? <Redirect to={homeHref(user)} /> : <SetupPage token={route.token} ready />;
+  if (route.page === 'invite') return <InvitePage token={route.token} signedInAs={user} />;
+  if (!user) {
+    if (route.page === 'login') return <LoginPage next={route.next} />;
+    return <Redirect to={hrefs.login(safeReturnPath(currentHashPath()))} />;
+  }
+  if (route.page === 'login') {
+    const back = safeReturnPath(route.next);
+    return <Redirect to={back ? `#${back}` : homeHref(user)} />;
+  }
+  return (
+    <CurrentUserContext.Provider value={user}>
+      <SignedInRoutes route={route} user={user} />
+    </CurrentUserContext.Provider>
   );
 }

@@ -442,31 +442,81 @@ function unsupportedOgg(found: string, hint?: string): never {
   throw unsupported(`this is ${found}`, hint);
 }
 
+/** One Ogg page, with the start of every packet that ends on it. */
+export interface OggPageSpan {
+  start: number;
+  end: number;
+  /**
+   * The first bytes (up to OGG_PACKET_HEAD_BYTES) of each packet completed on this page, in
+   * order, even when the packet began on an earlier page: enough to read an Opus TOC or a
+   * Vorbis packet type, i.e. to bound the audio the page decodes to before decoding it.
+   */
+  endedPackets: Uint8Array[];
+}
+
+export const OGG_PACKET_HEAD_BYTES = 8;
+
 /**
  * Walk every Ogg page: the codecs silently stop at a cut, so this is where a truncated or
- * spliced file is caught.
+ * spliced file is caught. Returns the page count; allocates nothing per page.
  */
-export function checkOggPages(bytes: Uint8Array): void {
+export function checkOggPages(bytes: Uint8Array): number {
   let pos = 0;
   let pages = 0;
   while (pos < bytes.length) {
-    const left = bytes.length - pos;
-    if (left < 27) throw undecodable(`The OGG file is truncated: it ends inside a page header after ${plural(pages, 'complete page')}.`);
-    if (ascii(bytes, pos, 4) !== 'OggS') throw undecodable(`The OGG file is damaged: unexpected data at byte ${pos} where page ${pages + 1} should start.`);
-    const segments = bytes[pos + 26]!;
-    if (left < 27 + segments) throw undecodable(`The OGG file is truncated: it ends inside the header of page ${pages + 1}.`);
-    let bodyLength = 0;
-    for (let i = 0; i < segments; i++) bodyLength += bytes[pos + 27 + i]!;
-    const pageLength = 27 + segments + bodyLength;
-    if (pageLength > left) {
-      throw undecodable(`The OGG file is truncated: page ${pages + 1} needs ${pageLength} bytes, only ${left} present.`);
-    }
-    const stored = u32le(bytes, pos + 22);
-    if (oggCrc(bytes, pos, pageLength) !== stored) {
-      throw undecodable(`The OGG file is damaged: page ${pages + 1} (at byte ${pos}) fails its checksum.`);
-    }
-    pos += pageLength;
+    pos += checkedPageLength(bytes, pos, pages);
     pages++;
+  }
+  return pages;
+}
+
+/** The length of the page at `pos` (the `index`-th), after checking its structure and (unless told not to) its CRC. */
+function checkedPageLength(bytes: Uint8Array, pos: number, index: number, verifyCrc = true): number {
+  const left = bytes.length - pos;
+  if (left < 27) throw undecodable(`The OGG file is truncated: it ends inside a page header after ${plural(index, 'complete page')}.`);
+  if (ascii(bytes, pos, 4) !== 'OggS') throw undecodable(`The OGG file is damaged: unexpected data at byte ${pos} where page ${index + 1} should start.`);
+  const segments = bytes[pos + 26]!;
+  if (left < 27 + segments) throw undecodable(`The OGG file is truncated: it ends inside the header of page ${index + 1}.`);
+  let bodyLength = 0;
+  for (let i = 0; i < segments; i++) bodyLength += bytes[pos + 27 + i]!;
+  const pageLength = 27 + segments + bodyLength;
+  if (pageLength > left) {
+    throw undecodable(`The OGG file is truncated: page ${index + 1} needs ${pageLength} bytes, only ${left} present.`);
+  }
+  if (verifyCrc && oggCrc(bytes, pos, pageLength) !== u32le(bytes, pos + 22)) {
+    throw undecodable(`The OGG file is damaged: page ${index + 1} (at byte ${pos}) fails its checksum.`);
+  }
+  return pageLength;
+}
+
+/**
+ * The pages of an Ogg file that passed checkOggPages (CRCs are not computed again), one at
+ * a time: what a streaming decoder feeds, with each page's packet heads. Lazy, so a decoder
+ * that stops early never walks (or holds) the rest of the file.
+ */
+export function* oggPageSpans(bytes: Uint8Array): Generator<OggPageSpan> {
+  let pos = 0;
+  let index = 0;
+  // The head of the packet still open at the end of the previous page, if any.
+  let open: number[] | null = null;
+  while (pos < bytes.length) {
+    const pageLength = checkedPageLength(bytes, pos, index, false);
+    const segments = bytes[pos + 26]!;
+    const endedPackets: Uint8Array[] = [];
+    let at = pos + 27 + segments;
+    for (let i = 0; i < segments; i++) {
+      const size = bytes[pos + 27 + i]!;
+      open ??= [];
+      for (let k = 0; k < size && open.length < OGG_PACKET_HEAD_BYTES; k++) open.push(bytes[at + k]!);
+      at += size;
+      if (size < 255) {
+        endedPackets.push(new Uint8Array(open));
+        open = null;
+      }
+    }
+    yield { start: pos, end: pos + pageLength, endedPackets };
+    pos += pageLength;
+    index++;
   }
 }
 

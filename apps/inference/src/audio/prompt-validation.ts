@@ -1,12 +1,15 @@
 /**
  * Is this file usable as a voice prompt? Decode it (any accepted format), measure it, and
  * either reject it with a specific, actionable reason or accept it with warnings about
- * things that make a clone worse but not impossible.
+ * things that make a clone worse but not impossible. Uploads go through
+ * validatePromptAudio, which runs checkPromptAudio in a bounded worker thread.
  */
 import type { EngineLimits, UploadFormat, UploadWarning } from '@chorus/api/schemas';
 import { AudioInputError } from './audio-input-error.ts';
-import { decodeAudioFile, probeAudioFile } from './decode.ts';
+import { DecodeBudgetExceeded, newDecodeStats, type DecodeBudget, type DecodeStats } from './decode-budget.ts';
+import { decodeAudioFile, probeAudioFile, type DecodedAudioFile } from './decode.ts';
 import { clippedFraction, dbfs, frameLevels, fromDbfs, measureSilence, peak } from './levels.ts';
+import { sharedPromptDecodePool, type PromptDecodeReport } from './prompt-decode-pool.ts';
 import { downmix } from './wav.ts';
 
 /** The engine limits prompt validation applies (EngineLimits satisfies this). */
@@ -54,13 +57,17 @@ export interface ValidatedPromptAudio {
 const secs = (ms: number): string => String(Number((ms / 1000).toFixed(2)));
 const db = (value: number): string => String(Math.round(value));
 
-function durationError(code: 'TOO_SHORT' | 'TOO_LONG', ms: number, limits: PromptLimits, about = false): AudioInputError {
+/** How long the audio is, in words: measured ("45 s"), from headers ("about 45 s"), or where decoding stopped. */
+type LengthWords = { ms: number; about?: boolean } | { moreThanMs: number };
+
+function durationError(code: 'TOO_SHORT' | 'TOO_LONG', length: LengthWords, limits: PromptLimits): AudioInputError {
   const range = `between ${secs(limits.promptMinMs)} and ${secs(limits.promptMaxMs)} s`;
   const advice =
     code === 'TOO_SHORT'
       ? `Record at least ${secs(limits.promptMinMs)} s of clear speech.`
       : `Trim it to one clear stretch of speech of at most ${secs(limits.promptMaxMs)} s.`;
-  return new AudioInputError(code, `The recording is ${code === 'TOO_SHORT' ? 'too short' : 'too long'}: ${about ? 'about ' : ''}${secs(ms)} s; a voice prompt must be ${range}. ${advice}`);
+  const found = 'moreThanMs' in length ? `more than ${secs(length.moreThanMs)} s` : `${length.about ? 'about ' : ''}${secs(length.ms)} s`;
+  return new AudioInputError(code, `The recording is ${code === 'TOO_SHORT' ? 'too short' : 'too long'}: ${found}; a voice prompt must be ${range}. ${advice}`);
 }
 
 function sampleRateError(rate: number, limits: PromptLimits): AudioInputError {
@@ -71,28 +78,74 @@ function sampleRateError(rate: number, limits: PromptLimits): AudioInputError {
 }
 
 /**
+ * How far past promptMaxMs decoding goes before it stops: room for the codec padding that
+ * Ogg end trimming removes at the last page, so a file just under the limit still passes.
+ */
+const DECODE_SLACK_MS = 500;
+
+/** Decoded float samples a prompt may occupy (all channels): 30 s of 8-channel 48 kHz audio fits. */
+export const PROMPT_MAX_DECODED_BYTES = 64 * 1024 * 1024;
+
+/** The decode budget for a prompt: stop just past the longest allowed prompt, or at the memory cap. */
+export function promptDecodeBudget(limits: PromptLimits, maxDecodedBytes = PROMPT_MAX_DECODED_BYTES): DecodeBudget {
+  return { maxMs: limits.promptMaxMs + DECODE_SLACK_MS, maxDecodedBytes };
+}
+
+export interface ValidatePromptOptions {
+  /** Called with what the decoder did (bytes fed, samples decoded, swallowed decoder output), refusals included. */
+  onReport?: (report: PromptDecodeReport) => void;
+}
+
+/**
  * Decode `bytes` (WAV, FLAC, MP3, OGG Opus/Vorbis, judged by content), downmix to mono and
- * check it against the engine's prompt limits.
+ * check it against the engine's prompt limits. Runs in a worker thread of a small shared
+ * pool, with a memory budget and a time limit: a decompression bomb is refused as TOO_LONG
+ * as soon as its decoded audio passes promptMaxMs, and a decoder that crashes, runs out of
+ * memory or hangs is an UNDECODABLE refusal, never an exception of the caller's process.
  *
  * Rejects with AudioInputError: EMPTY_FILE, UNSUPPORTED_FORMAT, UNDECODABLE, TOO_SHORT,
  * TOO_LONG, SAMPLE_RATE_TOO_LOW, SILENT. Returns the mono samples, measurements and
  * warnings (CLIPPING, LOW_LEVEL, LEADING_SILENCE, TRAILING_SILENCE, LOW_SAMPLE_RATE).
  */
-export async function validatePromptAudio(bytes: Uint8Array, limits: PromptLimits): Promise<ValidatedPromptAudio> {
+export function validatePromptAudio(bytes: Uint8Array, limits: PromptLimits, options: ValidatePromptOptions = {}): Promise<ValidatedPromptAudio> {
+  return sharedPromptDecodePool().run(bytes, limits, options.onReport);
+}
+
+/**
+ * validatePromptAudio's work, in the calling thread (the decode worker runs this). Decodes
+ * under promptDecodeBudget; `stats` records how far decoding got.
+ */
+export async function checkPromptAudio(
+  bytes: Uint8Array,
+  limits: PromptLimits,
+  stats: DecodeStats = newDecodeStats(),
+  maxDecodedBytes = PROMPT_MAX_DECODED_BYTES,
+): Promise<ValidatedPromptAudio> {
   // Headers first: refuse what is plainly wrong before spending time and memory decoding
-  // (a 20 MB low-bitrate file can hold hours of audio).
+  // (a 20 MB low-bitrate file can hold hours of audio). Headers can lie the other way;
+  // the decode budget catches that.
   const probe = probeAudioFile(bytes);
   if (probe.sampleRate < limits.promptMinSampleRate) throw sampleRateError(probe.sampleRate, limits);
   if (probe.durationMs !== null && probe.durationMs > Math.max(2 * limits.promptMaxMs, limits.promptMaxMs + 10_000)) {
-    throw durationError('TOO_LONG', probe.durationMs, limits, true);
+    throw durationError('TOO_LONG', { ms: probe.durationMs, about: true }, limits);
   }
 
-  const decoded = await decodeAudioFile(bytes);
+  let decoded: DecodedAudioFile;
+  try {
+    decoded = await decodeAudioFile(bytes, promptDecodeBudget(limits, maxDecodedBytes), stats);
+  } catch (err) {
+    if (!(err instanceof DecodeBudgetExceeded) || err.limit !== 'duration') throw err;
+    // A WAV's length is its byte count, exact; other headers are a claim, worth quoting only
+    // when they agree the file is too long.
+    const claimed = probe.durationMs;
+    if (claimed !== null && claimed > limits.promptMaxMs) throw durationError('TOO_LONG', { ms: claimed, about: probe.format !== 'wav' }, limits);
+    throw durationError('TOO_LONG', { moreThanMs: limits.promptMaxMs }, limits);
+  }
   const { sampleRate } = decoded;
   const frames = decoded.channels[0]!.length;
   const durationMs = Math.round((frames * 1000) / sampleRate);
-  if (durationMs < limits.promptMinMs) throw durationError('TOO_SHORT', durationMs, limits);
-  if (durationMs > limits.promptMaxMs) throw durationError('TOO_LONG', durationMs, limits);
+  if (durationMs < limits.promptMinMs) throw durationError('TOO_SHORT', { ms: durationMs }, limits);
+  if (durationMs > limits.promptMaxMs) throw durationError('TOO_LONG', { ms: durationMs }, limits);
   if (sampleRate < limits.promptMinSampleRate) throw sampleRateError(sampleRate, limits);
 
   let loudest = 0;

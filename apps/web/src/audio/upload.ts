@@ -1,4 +1,5 @@
 import { uploadErrorSchema, uploadResultSchema, type UploadErrorCode, type UploadResult } from '@chorus/api/schemas';
+import { sessionMaybeLost } from '../trpc/sessionSignals.ts';
 
 /** A rejected upload, with the server's stable code and its explanation. */
 export class UploadFailure extends Error {
@@ -25,6 +26,8 @@ export async function uploadAudio(audio: Blob, name: string, signal?: AbortSigna
     if (err instanceof DOMException && err.name === 'AbortError') throw err;
     throw new UploadFailure('NETWORK', `Could not reach the server: ${err instanceof Error ? err.message : String(err)}`);
   }
+  // Signed out meanwhile: the auth gate checks and shows the sign-in page.
+  if (response.status === 401) sessionMaybeLost.emit();
   const body: unknown = await response.json().catch(() => null);
   if (response.ok) {
     const parsed = uploadResultSchema.safeParse(body);

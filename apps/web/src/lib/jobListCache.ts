@@ -1,5 +1,5 @@
 import type { InfiniteData } from '@tanstack/react-query';
-import type { JobChange, JobStatus, JobSummary } from '@chorus/api/schemas';
+import type { JobChange, JobStatus, JobSummary, ListJobsInput } from '@chorus/api/schemas';
 
 export interface JobListPage {
   items: JobSummary[];
@@ -9,8 +9,23 @@ export interface JobListPage {
 /** Ids are time-sortable and the list is newest first, so "newer" is "greater id". */
 const newerFirst = (a: JobSummary, b: JobSummary): number => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
 
+/** The history's filters as job.list applies them: status, and whose jobs. */
+export interface JobListFilter {
+  status: JobStatus | undefined;
+  createdBy: NonNullable<ListJobsInput['createdBy']>;
+  /** Who is looking ("mine" is their id). */
+  viewerId: string;
+}
+
+export function matchesJobFilter(job: JobSummary, filter: JobListFilter): boolean {
+  if (filter.status !== undefined && job.status !== filter.status) return false;
+  if (filter.createdBy === 'everyone') return true;
+  const personId = filter.createdBy === 'mine' ? filter.viewerId : filter.createdBy;
+  return job.createdBy?.id === personId;
+}
+
 /**
- * Fold a live change into a cached (paged) history list filtered by `status`:
+ * Fold a live change into a cached (paged) history list under `filter`:
  * replace the row when present, drop it when it no longer matches the filter, insert it
  * in order when it newly matches and falls within what is loaded (older rows arrive with
  * "Load more"; the id cursor keeps pages consistent).
@@ -18,11 +33,11 @@ const newerFirst = (a: JobSummary, b: JobSummary): number => (a.id < b.id ? 1 : 
 export function applyJobChange<TPageParam>(
   data: InfiniteData<JobListPage, TPageParam> | undefined,
   change: JobChange,
-  status: JobStatus | undefined,
+  filter: JobListFilter,
 ): InfiniteData<JobListPage, TPageParam> | undefined {
   if (!data) return data;
   const job = change.job;
-  const matches = status === undefined || job.status === status;
+  const matches = matchesJobFilter(job, filter);
   let found = false;
 
   const pages = data.pages.map((page) => {
@@ -45,4 +60,10 @@ export function applyJobChange<TPageParam>(
     ...data,
     pages: pages.map((page, i) => (i === target ? { ...page, items: [...page.items, job].sort(newerFirst) } : page)),
   };
+}
+
+/** A deleted job leaves every loaded page (job.onChange has no "deleted" push). */
+export function removeJob<TPageParam>(data: InfiniteData<JobListPage, TPageParam> | undefined, jobId: string): InfiniteData<JobListPage, TPageParam> | undefined {
+  if (!data) return data;
+  return { ...data, pages: data.pages.map((page) => ({ ...page, items: page.items.filter((item) => item.id !== jobId) })) };
 }

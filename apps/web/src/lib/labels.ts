@@ -1,4 +1,4 @@
-import { JOB_ERROR_INFO, type JobErrorCode, type JobMode, type JobStatus, type UploadWarning } from '@chorus/api/schemas';
+import { JOB_ERROR_INFO, type JobErrorCode, type JobMode, type JobStatus, type JobSummary, type UploadWarning } from '@chorus/api/schemas';
 
 /** Human names and one-line explanations for the synthesis modes. */
 export const MODE_INFO: Record<JobMode, { label: string; description: string }> = {
@@ -52,3 +52,9 @@ export function jobErrorText(code: JobErrorCode, ownHint: string | null): { labe
   const info = JOB_ERROR_INFO[code];
   return { label: info.description, hint: ownHint ?? info.hint };
 }
+
+/** How a job came from another one. */
+export const PARENT_RELATION_LABEL: Record<NonNullable<JobSummary['parentRelation']>, string> = {
+  rerun: 're-run',
+  retry: 'retry',
+};

@@ -49,7 +49,7 @@ export function JobPage({ id }: { id: string }) {
         </div>
       </div>
       {live.statusReason && view.status === 'queued' ? <p className="muted" data-testid="status-reason">Waiting: {live.statusReason}.</p> : null}
-      <JobActions jobId={job.id} status={view.status} />
+      <JobActions job={job} status={view.status} />
       <InlineError message={streamError ? `Live updates stopped: ${streamError}` : null} />
       <div className="job-grid">
         <div className="job-main">

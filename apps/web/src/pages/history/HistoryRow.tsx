@@ -1,7 +1,7 @@
 import type { JobSummary } from '@chorus/api/schemas';
 import { StatusBadge } from '../../components/StatusBadge.tsx';
 import { excerpt, formatAudioDuration, formatDateTime, formatElapsed } from '../../lib/format.ts';
-import { MODE_INFO } from '../../lib/labels.ts';
+import { MODE_INFO, PARENT_RELATION_LABEL } from '../../lib/labels.ts';
 import { hrefs } from '../../router/hashRouter.ts';
 
 /** One job in the history list; the whole row links to the job page. */
@@ -18,8 +18,12 @@ export function HistoryRow({ job }: { job: JobSummary }) {
         <span className="history-text">
           <span className="history-excerpt">{excerpt(job.text, 90)}</span>
           <span className="muted small">
+            <span className="history-person" data-testid="history-person-name">
+              {job.createdBy?.name ?? 'someone (before accounts)'}
+            </span>
+            {' · '}
             {MODE_INFO[job.mode].label} · seed {job.seed}
-            {job.parentId ? ' · re-run' : ''}
+            {job.parentRelation ? ` · ${PARENT_RELATION_LABEL[job.parentRelation]}` : ''}
           </span>
         </span>
         <span className="history-meta">

@@ -1,8 +1,7 @@
 import { hashKey, useInfiniteQuery, useQueryClient } from '@tanstack/react-query';
 import { useSubscription } from '@trpc/tanstack-react-query';
 import { useRef } from 'react';
-import type { JobStatus } from '@chorus/api/schemas';
-import { applyJobChange } from '../../lib/jobListCache.ts';
+import { applyJobChange, type JobListFilter } from '../../lib/jobListCache.ts';
 import { useTRPC } from '../../trpc/context.ts';
 
 const PAGE_SIZE = 20;
@@ -12,10 +11,10 @@ const PAGE_SIZE = 20;
  * live by job.onChange, which patches rows in the React Query cache as jobs are created
  * and progress.
  */
-export function useLiveJobList(status: JobStatus | undefined) {
+export function useLiveJobList(filter: JobListFilter) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
-  const input = { limit: PAGE_SIZE, ...(status ? { status } : {}) };
+  const input = { limit: PAGE_SIZE, createdBy: filter.createdBy, ...(filter.status ? { status: filter.status } : {}) };
   const listOptions = trpc.job.list.infiniteQueryOptions(input, {
     getNextPageParam: (lastPage) => lastPage.nextCursor,
   });
@@ -30,7 +29,7 @@ export function useLiveJobList(status: JobStatus | undefined) {
         startedBefore.current = true;
       },
       onData: (change) => {
-        queryClient.setQueryData(listOptions.queryKey, (data) => applyJobChange(data, change, status));
+        queryClient.setQueryData(listOptions.queryKey, (data) => applyJobChange(data, change, filter));
         // Lists under other filters are refetched when next shown.
         void queryClient.invalidateQueries({
           queryKey: trpc.job.list.pathKey(),

@@ -12,6 +12,14 @@ export function JobInputs({ job, engine }: { job: JobSummary; engine: EngineInfo
     <section className="card job-inputs" aria-label="Inputs">
       <h2>Inputs</h2>
       <dl>
+        <dt>Created by</dt>
+        <dd data-testid="input-created-by">{job.createdBy?.name ?? <span className="muted">someone (before accounts)</span>}</dd>
+        {job.canceledBy !== null ? (
+          <>
+            <dt>Canceled by</dt>
+            <dd data-testid="input-canceled-by">{job.canceledBy.name}</dd>
+          </>
+        ) : null}
         <dt>Seed</dt>
         <dd className="seed">
           <code data-testid="seed-value">{job.seed}</code>
@@ -62,7 +70,7 @@ export function JobInputs({ job, engine }: { job: JobSummary; engine: EngineInfo
         ) : null}
         {job.parentId !== null ? (
           <>
-            <dt>Re-run of</dt>
+            <dt>{job.parentRelation === 'retry' ? 'Retry of' : 'Re-run of'}</dt>
             <dd>
               <a href={hrefs.job(job.parentId)} data-testid="parent-link">
                 {job.parentId}

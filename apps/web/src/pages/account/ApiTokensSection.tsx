@@ -1,0 +1,118 @@
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useState, type FormEvent } from 'react';
+import { TOKEN_MAX_DAYS, type TokenInfo } from '@chorus/api/schemas';
+import { CopyButton } from '../../components/CopyButton.tsx';
+import { InlineError } from '../../components/InlineError.tsx';
+import { formatDateTime } from '../../lib/format.ts';
+import { useTRPC } from '../../trpc/context.ts';
+
+/** "" = never expires; otherwise a whole number of days. */
+function parseDays(raw: string): { ok: true; days: number | undefined } | { ok: false; message: string } {
+  const trimmed = raw.trim();
+  if (trimmed === '') return { ok: true, days: undefined };
+  const days = Number(trimmed);
+  if (!Number.isInteger(days) || days < 1 || days > TOKEN_MAX_DAYS) return { ok: false, message: `Expiry must be a whole number of days from 1 to ${TOKEN_MAX_DAYS}, or empty for never.` };
+  return { ok: true, days };
+}
+
+function tokenState(t: TokenInfo): string {
+  if (t.revokedAt) return `revoked ${formatDateTime(t.revokedAt)}`;
+  if (t.expiresAt && Date.parse(t.expiresAt) <= Date.now()) return `expired ${formatDateTime(t.expiresAt)}`;
+  return t.expiresAt ? `expires ${formatDateTime(t.expiresAt)}` : 'never expires';
+}
+
+/** Tokens for scripts (Authorization: Bearer …); a new token is shown once, then only its prefix. */
+export function ApiTokensSection() {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const tokens = useQuery(trpc.auth.tokens.queryOptions());
+  const refresh = (): void => void queryClient.invalidateQueries({ queryKey: trpc.auth.tokens.queryKey() });
+  const [name, setName] = useState('');
+  const [days, setDays] = useState('');
+  const [problem, setProblem] = useState<string | null>(null);
+  const create = useMutation(trpc.auth.createToken.mutationOptions({ onSuccess: refresh }));
+  const revoke = useMutation(trpc.auth.revokeToken.mutationOptions({ onSuccess: refresh }));
+
+  const onSubmit = (e: FormEvent<HTMLFormElement>): void => {
+    e.preventDefault();
+    const parsed = parseDays(days);
+    setProblem(parsed.ok ? null : parsed.message);
+    if (!parsed.ok) return;
+    create.mutate({ name, ...(parsed.days !== undefined ? { expiresInDays: parsed.days } : {}) }, { onSuccess: () => setName('') });
+  };
+
+  return (
+    <section className="card" aria-label="API tokens">
+      <h2>API tokens</h2>
+      <p className="help">
+        For scripts and the command line: send <code>Authorization: Bearer &lt;token&gt;</code>. A token acts as you, with your role.
+      </p>
+      <form className="inline-form" onSubmit={onSubmit}>
+        <div className="field">
+          <label htmlFor="token-name">Name</label>
+          <input id="token-name" type="text" value={name} onChange={(e) => setName(e.target.value)} placeholder="e.g. nightly batch" required data-testid="token-name" />
+        </div>
+        <div className="field">
+          <label htmlFor="token-days">Expires after (days)</label>
+          <input id="token-days" type="number" min={1} max={TOKEN_MAX_DAYS} value={days} onChange={(e) => setDays(e.target.value)} placeholder="never" data-testid="token-days" />
+        </div>
+        <button type="submit" className="button primary" disabled={create.isPending} data-testid="create-token">
+          Create token
+        </button>
+      </form>
+      <InlineError message={problem ?? create.error?.message} />
+      {create.data ? (
+        <div className="secret-once" data-testid="new-token">
+          <p>
+            <strong>Copy this token now.</strong> It is shown only once; Chorus keeps only a hash of it.
+          </p>
+          <div className="secret-row">
+            <code data-testid="new-token-value">{create.data.token}</code>
+            <CopyButton text={create.data.token} title="Copy token" testId="copy-token" />
+          </div>
+        </div>
+      ) : null}
+      {tokens.isPending ? (
+        <p className="muted">Loading tokens…</p>
+      ) : tokens.isError ? (
+        <InlineError message={tokens.error.message} />
+      ) : tokens.data.length === 0 ? (
+        <p className="muted">No tokens yet.</p>
+      ) : (
+        <table className="table" data-testid="tokens">
+          <thead>
+            <tr>
+              <th>Name</th>
+              <th>Starts with</th>
+              <th>Created</th>
+              <th>Last used</th>
+              <th>State</th>
+              <th />
+            </tr>
+          </thead>
+          <tbody>
+            {tokens.data.map((t) => (
+              <tr key={t.id} data-testid="token-row">
+                <td>{t.name}</td>
+                <td>
+                  <code>{t.prefix}…</code>
+                </td>
+                <td>{formatDateTime(t.createdAt)}</td>
+                <td>{t.lastUsedAt ? formatDateTime(t.lastUsedAt) : 'never'}</td>
+                <td>{tokenState(t)}</td>
+                <td className="row-actions">
+                  {t.revokedAt ? null : (
+                    <button type="button" className="button small danger" onClick={() => revoke.mutate({ tokenId: t.id })} disabled={revoke.isPending} data-testid="revoke-token">
+                      Revoke
+                    </button>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <InlineError message={revoke.error?.message} />
+    </section>
+  );
+}
