@@ -190,7 +190,7 @@ async function guard<T>(format: UploadFormat, call: () => T | Promise<T>): Promi
   try {
     return await call();
   } catch (err) {
-    throw err;
+    if (err instanceof AudioInputError) throw err;
     const detail = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
     throw new AudioInputError(
       'UNDECODABLE',
