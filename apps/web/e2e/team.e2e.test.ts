@@ -275,6 +275,7 @@ describe('a team in the web UI', () => {
     await adminRow.getByTestId('member-role').selectOption('member');
     expect(await adminPage.getByTestId('members-error').textContent()).toMatch(/last active admin/);
     expect(await adminRow.getByTestId('member-role').inputValue()).toBe('admin');
+    await adminPage.screenshot({ path: path.join(artifacts, 'members-page.png'), fullPage: true });
 
     // The member sits on a live page (its socket open); deactivation closes it (4401).
     await memberPage.getByTestId('nav-history').click();
