@@ -62,7 +62,7 @@ async function startLocked(config: Config, logger: Logger, lock: { release(): vo
   };
   const auth = new AuthService(db, { idleMs: config.sessionIdleMs, absoluteMs: config.sessionMaxMs });
   const services: ApiServices = { db, bus, queue, engines, events, files, auth };
-  const originPolicy = createOriginPolicy({ publicUrl: config.publicUrl, extraHosts: config.allowedHosts, extraOrigins: config.allowedOrigins });
+  const originPolicy = createOriginPolicy({ publicUrl: config.publicUrl, extraHosts: config.allowedHosts, extraOrigins: config.allowedOrigins, trustProxy: config.trustProxy });
   const secureCookie = (req: http.IncomingMessage): boolean =>
     config.secureCookies === 'always' || (config.secureCookies === 'auto' && (isHttps(req, config.trustProxy) || config.publicUrl?.startsWith('https:') === true));
 
@@ -110,6 +110,7 @@ async function startLocked(config: Config, logger: Logger, lock: { release(): vo
     originPolicy,
     trustProxy: config.trustProxy,
     authRecheckMs: config.wsAuthRecheckMs,
+    authTimeoutMs: config.wsAuthTimeoutMs,
     logger,
     onError: createTrpcErrorLogger(logger, 'ws'),
   });
@@ -123,7 +124,7 @@ async function startLocked(config: Config, logger: Logger, lock: { release(): vo
   const url = `http://localhost:${port}`;
   await announceSetupLink(auth, config.publicUrl ?? url, logger);
   await worker.start();
-  const retention = startRetentionSweeps(() => sweepRetention(db, files), config.retentionSweepMs, logger);
+  const retention = startRetentionSweeps(() => sweepRetention(db, files, bus), config.retentionSweepMs, logger);
   logger.info({ url, database: config.databaseUrl, dataDir: config.dataDir, engines: engines.list().map((e) => e.id) }, 'Chorus is listening');
 
   let closing: Promise<void> | null = null;

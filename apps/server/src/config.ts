@@ -13,7 +13,12 @@ const envSchema = z.object({
   HOST: z.string().default('0.0.0.0'),
   DATABASE_URL: z.string().default('file:./data/chorus.db'),
   CHORUS_DATA_DIR: z.string().default('./data'),
-  CHORUS_ALLOWED_ORIGINS: z.string().default(''),
+  CHORUS_ALLOWED_ORIGINS: z
+    .string()
+    .default('')
+    .refine((v) => v.split(',').every((o) => !o.trim() || /^https?:\/\/[^/]+\/?$/.test(o.trim())), {
+      message: 'must be comma-separated origins (scheme://host[:port], no path), e.g. https://studio.example.com,http://localhost:5173',
+    }),
   CHORUS_PUBLIC_URL: z
     .string()
     .optional()
@@ -27,6 +32,7 @@ const envSchema = z.object({
   CHORUS_SESSION_IDLE_HOURS: z.coerce.number().positive().default(7 * 24),
   CHORUS_SESSION_MAX_DAYS: z.coerce.number().positive().default(30),
   CHORUS_WS_AUTH_RECHECK_MS: z.coerce.number().int().min(50).max(60_000).default(2000),
+  CHORUS_WS_AUTH_TIMEOUT_MS: z.coerce.number().int().min(50).max(600_000).default(10_000),
   CHORUS_RETENTION_SWEEP_MS: z.coerce.number().int().min(1000).default(3600_000),
   CHORUS_MAX_UPLOAD_MB: z.coerce.number().positive().default(20),
   CHORUS_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).optional(),
@@ -41,7 +47,7 @@ export interface Config {
   host: string;
   databaseUrl: string;
   dataDir: string;
-  /** Origins allowed besides those whose host is one of this server's names. */
+  /** Origins allowed besides the exact origin a request was addressed to (scheme://Host). */
   allowedOrigins: string[];
   /** The URL people use to reach Chorus (behind a proxy); its host and origin are allowed. */
   publicUrl: string | null;
@@ -56,6 +62,8 @@ export interface Config {
   sessionIdleMs: number;
   sessionMaxMs: number;
   wsAuthRecheckMs: number;
+  /** A socket that announced connectionParams is closed if no working credential arrives in this time. */
+  wsAuthTimeoutMs: number;
   /** How often jobs past the admin's retention period are deleted. */
   retentionSweepMs: number;
   maxUploadBytes: number;
@@ -96,6 +104,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     sessionIdleMs: Math.round(e.CHORUS_SESSION_IDLE_HOURS * 3600_000),
     sessionMaxMs: Math.round(e.CHORUS_SESSION_MAX_DAYS * 24 * 3600_000),
     wsAuthRecheckMs: e.CHORUS_WS_AUTH_RECHECK_MS,
+    wsAuthTimeoutMs: e.CHORUS_WS_AUTH_TIMEOUT_MS,
     retentionSweepMs: e.CHORUS_RETENTION_SWEEP_MS,
     maxUploadBytes: Math.round(e.CHORUS_MAX_UPLOAD_MB * MB),
     workerConcurrency: e.CHORUS_WORKER_CONCURRENCY ?? engines.reduce((sum, engine) => sum + engine.concurrency, 0),

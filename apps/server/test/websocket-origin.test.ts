@@ -21,7 +21,7 @@ function tryUpgrade(url: string, headers: Record<string, string> = {}): Promise<
   });
 }
 
-describe('WebSocket upgrades: origin allow-list, host names and sign-in', () => {
+describe('WebSocket upgrades: exact origin, host names and sign-in', () => {
   let h: Harness;
   let cookie: string;
   let wsUrl: string;
@@ -42,6 +42,15 @@ describe('WebSocket upgrades: origin allow-list, host names and sign-in', () => 
     expect(await tryUpgrade(wsUrl, { origin: h.url, cookie })).toBe('open');
     expect(await tryUpgrade(wsUrl, { origin: 'https://studio.example.com', cookie })).toBe('open');
     expect(await tryUpgrade(wsUrl, { cookie })).toBe('open');
+  });
+  it('refuses the same host on another port or scheme (another local app) with 403, even with a valid admin cookie', async () => {
+    const port = Number(new URL(h.url).port);
+    expect(await tryUpgrade(wsUrl, { origin: `http://localhost:${port === 3000 ? 3001 : 3000}`, cookie })).toBe(403);
+    expect(await tryUpgrade(wsUrl, { origin: h.url.replace('http:', 'https:'), cookie })).toBe(403);
+    expect(await tryUpgrade(wsUrl, { origin: `http://127.0.0.1:${port}`, cookie })).toBe(403);
+  });
+  it('accepts the page origin a dev proxy forwards with its own Host (Vite on :5173, no changeOrigin)', async () => {
+    expect(await tryUpgrade(wsUrl, { origin: 'http://localhost:5173', host: 'localhost:5173', cookie })).toBe('open');
   });
   it('refuses an upgrade without a session (401), or with a made-up one', async () => {
     expect(await tryUpgrade(wsUrl, { origin: h.url })).toBe(401);

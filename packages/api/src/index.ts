@@ -18,6 +18,8 @@ export { authorize, SETUP_NEEDED_MESSAGE, type Authorization } from './auth/auth
 export { LoginThrottle, DEFAULT_THROTTLE, type ThrottleLimits } from './auth/login-throttle.ts';
 export { SCRYPT_PARAMS } from './auth/secrets.ts';
 export { jobAccessDenial, type JobAction } from './services/job-access.ts';
+export { deleteJob, uploadFilesLock, type DeletedJob } from './services/job-deletion.ts';
+export { KeyedLock } from './services/keyed-lock.ts';
 export { recordAudit } from './services/audit-log.ts';
 export { loadSettings } from './services/workspace-settings.ts';
 export { sweepRetention } from './services/retention.ts';

@@ -71,6 +71,8 @@ export function errorRef(error: object): string {
 
 // Plain JSON on the wire (no transformer) so curl and non-TypeScript clients can call the API.
 const t = initTRPC.context<ApiContext>().create({
+  // Subscriptions are served over the WebSocket only: its sockets are re-checked when a sign-in ends, an HTTP event stream would not be.
+  sse: { enabled: false },
   errorFormatter({ shape, error }) {
     const zodError = error.cause instanceof ZodError ? error.cause : null;
     const internal = error.code === 'INTERNAL_SERVER_ERROR';

@@ -20,6 +20,10 @@ export async function createAdminFromEnvironment(opts: {
     const name = personNameSchema.safeParse(opts.bootstrap.name);
     const problem = [email, password, name].find((r) => !r.success);
     if (problem && !problem.success) throw new Error(`CHORUS_ADMIN_EMAIL / CHORUS_ADMIN_PASSWORD / CHORUS_ADMIN_NAME: ${problem.error.issues[0]?.message}`);
+    // No active admin, but a deactivated account may hold the address: say so instead of a database error.
+    if (await opts.db.user.findUnique({ where: { email: email.data! } })) {
+      throw new Error(`CHORUS_ADMIN_EMAIL: ${email.data!} already belongs to an account that is not an active admin (e.g. a deactivated one); set a different CHORUS_ADMIN_EMAIL to create a new admin.`);
+    }
     const user = await auth.createFirstAdmin({ email: email.data!, password: password.data!, name: name.data! });
     if (user) {
       await recordAudit(opts.db, { actor: user, action: 'setup.admin_created', target: { type: 'user', id: user.id }, detail: { via: 'environment' }, ip: null });

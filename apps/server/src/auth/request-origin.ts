@@ -1,16 +1,20 @@
 import type { IncomingMessage } from 'node:http';
 import os from 'node:os';
+import { isHttps } from './request-identity.ts';
 
 /**
  * Which names this server answers to and which page origins may use it. A DNS-rebinding
- * page has Host and Origin both set to the attacker's name, so comparing the two proves
- * nothing: both are checked against this configured list instead.
+ * page has Host and Origin both set to the attacker's name, so the Host is checked against
+ * this configured list; an Origin must then be exactly the origin the request was addressed
+ * to (scheme, host and port) or one of the configured origins.
  */
 export interface OriginPolicy {
   /** Host names (no port) the server is reached by. */
   hosts: ReadonlySet<string>;
-  /** Full origins allowed besides any origin whose host is in `hosts`. */
+  /** Full origins (scheme://host[:port], normalised) allowed besides the request's own origin. */
   origins: ReadonlySet<string>;
+  /** Take the request's scheme from X-Forwarded-Proto (a proxy terminates TLS). */
+  trustProxy: boolean;
 }
 
 /** localhost, loopback, the machine's host name and its interface addresses, plus configured ones. */
@@ -22,15 +26,29 @@ export function defaultHosts(): string[] {
   return names;
 }
 
-export function createOriginPolicy(opts: { publicUrl: string | null; extraHosts: readonly string[]; extraOrigins: readonly string[] }): OriginPolicy {
+/** "HTTP://Localhost:80/" → "http://localhost" (default ports dropped), or null when it is not an http(s) origin. */
+export function normalizeOrigin(origin: string): string | null {
+  try {
+    const url = new URL(origin);
+    return url.protocol === 'http:' || url.protocol === 'https:' ? url.origin : null;
+  } catch {
+    return null;
+  }
+}
+
+export function createOriginPolicy(opts: { publicUrl: string | null; extraHosts: readonly string[]; extraOrigins: readonly string[]; trustProxy: boolean }): OriginPolicy {
   const hosts = new Set([...defaultHosts(), ...opts.extraHosts.map((h) => h.toLowerCase())]);
-  const origins = new Set(opts.extraOrigins);
+  const origins = new Set<string>();
+  for (const origin of opts.extraOrigins) {
+    const normalized = normalizeOrigin(origin);
+    if (normalized) origins.add(normalized);
+  }
   if (opts.publicUrl) {
     const url = new URL(opts.publicUrl);
     hosts.add(url.hostname.toLowerCase().replace(/^\[|\]$/g, ''));
     origins.add(url.origin);
   }
-  return { hosts, origins };
+  return { hosts, origins, trustProxy: opts.trustProxy };
 }
 
 /** "example.com:8765" or "[::1]:8765" → host name without port and brackets. */
@@ -49,15 +67,22 @@ export function isHostAllowed(req: IncomingMessage, policy: OriginPolicy): boole
   return name !== null && policy.hosts.has(name);
 }
 
-export function isOriginAllowed(origin: string, policy: OriginPolicy): boolean {
-  let parsed: URL;
-  try {
-    parsed = new URL(origin);
-  } catch {
-    return false;
-  }
-  if (policy.origins.has(parsed.origin)) return true;
-  return (parsed.protocol === 'http:' || parsed.protocol === 'https:') && policy.hosts.has(parsed.hostname.toLowerCase().replace(/^\[|\]$/g, ''));
+/** The origin this request was addressed to: its scheme (as served, or as forwarded by a trusted proxy) and its Host header. */
+export function requestOrigin(req: IncomingMessage, trustProxy: boolean): string | null {
+  const host = req.headers.host;
+  if (!host) return null;
+  return normalizeOrigin(`${isHttps(req, trustProxy) ? 'https' : 'http'}://${host}`);
+}
+
+/**
+ * Exact match only: another app on the same host but another port or scheme (http://localhost:3000)
+ * is another origin and must not ride on this server's cookie.
+ */
+export function isOriginAllowed(origin: string, req: IncomingMessage, policy: OriginPolicy): boolean {
+  const normalized = normalizeOrigin(origin);
+  if (normalized === null) return false;
+  if (policy.origins.has(normalized)) return true;
+  return isHostAllowed(req, policy) && requestOrigin(req, policy.trustProxy) === normalized;
 }
 
 /**
@@ -69,7 +94,7 @@ export function crossSiteReason(req: IncomingMessage, policy: OriginPolicy): str
   const origin = req.headers.origin;
   const site = req.headers['sec-fetch-site'];
   if (origin !== undefined && origin !== 'null') {
-    return isOriginAllowed(origin, policy) ? null : `Origin ${origin} is not allowed to use this server.`;
+    return isOriginAllowed(origin, req, policy) ? null : `Origin ${origin} is not allowed to use this server.`;
   }
   if (origin === 'null') return 'Requests from an opaque origin are not allowed.';
   if (site === 'cross-site' || site === 'same-site') return 'Cross-site requests are not allowed.';

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { appRouter } from '@chorus/api';
 import { crossSiteReason, isHostAllowed, type OriginPolicy } from '../auth/request-origin.ts';
 import type { Logger } from '../logger.ts';
 import { sendError, sendJson } from './respond.ts';
@@ -34,6 +35,20 @@ export function safeDecode(component: string): string | null {
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
+/** Subscriptions live on the WebSocket, whose sockets are re-checked on revocation; an HTTP event stream would not be. */
+const SUBSCRIPTION_PATHS = new Set(
+  // At run time _def.procedures is flat ("job.onChange" → procedure); its static type is the nested router.
+  Object.entries(appRouter._def.procedures as unknown as Record<string, { _def: { type: string } }>)
+    .filter(([, procedure]) => procedure._def.type === 'subscription')
+    .map(([path]) => path),
+);
+
+/** The subscription a /trpc/… request names (the same path tRPC would resolve, batches included), or null. */
+export function subscriptionIn(pathname: string): string | null {
+  const procedures = safeDecode(pathname.slice('/trpc/'.length));
+  return procedures?.split(',').find((p) => SUBSCRIPTION_PATHS.has(p)) ?? null;
+}
+
 /**
  * One small dispatcher: tRPC, the two binary endpoints, health, then the web app. Before any
  * of them: the Host must be one of this server's names (DNS rebinding), and a state-changing
@@ -57,6 +72,10 @@ export function createRequestHandler(routes: HttpRoutes, originPolicy: OriginPol
       }
     }
     const run = async (): Promise<void> => {
+      if (pathname.startsWith('/trpc/')) {
+        const subscription = subscriptionIn(pathname);
+        if (subscription) return sendError(res, 405, 'METHOD_NOT_ALLOWED', `${subscription} is a subscription: subscribe over the WebSocket at /trpc (tRPC's wsLink), not over HTTP.`);
+      }
       if (pathname === '/trpc' || pathname.startsWith('/trpc/')) return routes.trpc(req, res);
       if (pathname === '/healthz') return sendJson(res, 200, await routes.health());
       if (pathname === '/api/uploads') {

@@ -16,9 +16,14 @@ export interface WebSocketOptions {
   trustProxy: boolean;
   /** How often live sockets' sign-ins are re-checked. */
   authRecheckMs: number;
+  /** How long a socket that announced connectionParams may stay open without a working credential. */
+  authTimeoutMs: number;
   logger: Logger;
   onError: TrpcErrorLogger;
 }
+
+/** Close code for "no credential arrived in time" (like HTTP 408). */
+export const SIGN_IN_TIMEOUT_CLOSE = 4408;
 
 const refuse = (socket: { end(s: string): void }, status: string, body: string): void =>
   socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n${body}\n`);
@@ -54,6 +59,16 @@ export function attachWebSockets(server: http.Server, options: WebSocketOptions)
     keepAlive: { enabled: true, pingMs: 30_000, pongWaitMs: 5_000 },
   });
 
+  const closeUnlessSignedIn = (ws: WebSocket): void => {
+    const timer = setTimeout(() => {
+      if (guard.isTracked(ws) || ws.readyState !== ws.OPEN) return;
+      logger.info('closing a WebSocket that sent no working credential in time');
+      ws.close(SIGN_IN_TIMEOUT_CLOSE, `No sign-in within ${options.authTimeoutMs < 1000 ? `${options.authTimeoutMs} ms` : `${options.authTimeoutMs / 1000} s`}: send { token } in connectionParams first.`);
+    }, options.authTimeoutMs);
+    timer.unref();
+    ws.once('close', () => clearTimeout(timer));
+  };
+
   server.on('upgrade', (req, socket, head) => {
     void (async () => {
       const pathname = requestPath(req.url);
@@ -64,9 +79,9 @@ export function attachWebSockets(server: http.Server, options: WebSocketOptions)
         return refuse(socket, '421 Misdirected Request', 'This server does not answer to that host name.');
       }
       const origin = req.headers.origin;
-      if (origin !== undefined && !isOriginAllowed(origin, options.originPolicy)) {
-        logger.warn({ origin }, 'refused WebSocket from a foreign origin');
-        return refuse(socket, '403 Forbidden', 'Origin not allowed.');
+      if (origin !== undefined && !isOriginAllowed(origin, req, options.originPolicy)) {
+        logger.warn({ origin, host: req.headers.host }, 'refused WebSocket from a foreign origin');
+        return refuse(socket, '403 Forbidden', `Origin ${origin} is not allowed: open Chorus from its own address, or add the origin to CHORUS_ALLOWED_ORIGINS.`);
       }
       const expectsParams = new URL(req.url ?? '/', 'http://x').searchParams.get('connectionParams') === '1';
       if (!expectsParams) {
@@ -74,7 +89,11 @@ export function attachWebSockets(server: http.Server, options: WebSocketOptions)
         const identity = credential && (await services.auth.isSetUp()) ? await services.auth.resolve(credential) : null;
         if (!identity) return refuse(socket, '401 Unauthorized', 'Sign in first: the WebSocket needs a session cookie or an API token.');
       }
-      wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        // Unauthenticated sockets waiting for connectionParams must not pile up.
+        if (expectsParams) closeUnlessSignedIn(ws);
+        wss.emit('connection', ws, req);
+      });
     })().catch((err: unknown) => {
       logger.error({ err }, 'WebSocket upgrade failed');
       refuse(socket, '500 Internal Server Error', 'Internal error; see the server log.');

@@ -27,7 +27,7 @@ export const TEST_ADMIN_ENV = { CHORUS_ADMIN_EMAIL: TEST_ADMIN.email, CHORUS_ADM
 export async function signIn(url: string, email: string, password: string): Promise<string> {
   const res = await fetch(`${url}/trpc/auth.login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password }) });
   if (res.status !== 200) throw new Error(`sign-in failed: ${res.status} ${await res.text()}`);
-  const cookie = res.headers.getSetCookie().find((c) => c.startsWith('chorus_session='));
+  const cookie = res.headers.getSetCookie().find((c) => /^(__Host-)?chorus_session=/.test(c));
   if (!cookie) throw new Error('sign-in set no session cookie');
   return cookie.split(';')[0]!;
 }

@@ -26,9 +26,9 @@ export function matchesJobFilter(job: JobSummary, filter: JobListFilter): boolea
 
 /**
  * Fold a live change into a cached (paged) history list under `filter`:
- * replace the row when present, drop it when it no longer matches the filter, insert it
- * in order when it newly matches and falls within what is loaded (older rows arrive with
- * "Load more"; the id cursor keeps pages consistent).
+ * drop a deleted job, replace the row when present, drop it when it no longer matches the
+ * filter, insert it in order when it newly matches and falls within what is loaded (older
+ * rows arrive with "Load more"; the id cursor keeps pages consistent).
  */
 export function applyJobChange<TPageParam>(
   data: InfiniteData<JobListPage, TPageParam> | undefined,
@@ -37,6 +37,7 @@ export function applyJobChange<TPageParam>(
 ): InfiniteData<JobListPage, TPageParam> | undefined {
   if (!data) return data;
   const job = change.job;
+  if (change.kind === 'deleted') return removeJob(data, job.id);
   const matches = matchesJobFilter(job, filter);
   let found = false;
 
@@ -62,7 +63,7 @@ export function applyJobChange<TPageParam>(
   };
 }
 
-/** A deleted job leaves every loaded page (job.onChange has no "deleted" push). */
+/** A deleted job leaves every loaded page (its own delete, or job.onChange's "deleted" push). */
 export function removeJob<TPageParam>(data: InfiniteData<JobListPage, TPageParam> | undefined, jobId: string): InfiniteData<JobListPage, TPageParam> | undefined {
   if (!data) return data;
   return { ...data, pages: data.pages.map((page) => ({ ...page, items: page.items.filter((item) => item.id !== jobId) })) };

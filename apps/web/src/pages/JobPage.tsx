@@ -9,6 +9,7 @@ import { JobActions } from './job/JobActions.tsx';
 import { JobInputs } from './job/JobInputs.tsx';
 import { JobProgress } from './job/JobProgress.tsx';
 import { JobResult } from './job/JobResult.tsx';
+import { useJobDeleted } from './job/useJobDeleted.ts';
 import { useJobEvents } from './job/useJobEvents.ts';
 
 /** One job, live: status, stage/progress, log, result or error, inputs and actions. */
@@ -23,6 +24,7 @@ export function JobPage({ id }: { id: string }) {
   );
   const engines = useQuery(trpc.engine.list.queryOptions(undefined, { staleTime: 60_000 }));
   const { live, streamError } = useJobEvents(id);
+  const deleted = useJobDeleted(id);
 
   if (summary.isPending) return <p className="muted">Loading job…</p>;
   if (summary.isError) {
@@ -49,7 +51,8 @@ export function JobPage({ id }: { id: string }) {
         </div>
       </div>
       {live.statusReason && view.status === 'queued' ? <p className="muted" data-testid="status-reason">Waiting: {live.statusReason}.</p> : null}
-      <JobActions job={job} status={view.status} />
+      <InlineError message={deleted ? 'This job was deleted; what is shown here is what it was, and it is gone from the history.' : null} testId="job-deleted" />
+      {deleted ? null : <JobActions job={job} status={view.status} />}
       <InlineError message={streamError ? `Live updates stopped: ${streamError}` : null} />
       <div className="job-grid">
         <div className="job-main">

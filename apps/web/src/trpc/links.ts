@@ -9,6 +9,8 @@ export function reconnectDelayMs(attemptIndex: number): number {
 
 /** The server closes a socket with this code when its sign-in ends (revoked, deactivated, expired). */
 export const SESSION_ENDED_CLOSE_CODE = 4401;
+/** The server closes a socket with this code when the person's role changed: still signed in, so reconnect (wsLink does) and re-read the role. */
+export const ROLE_CHANGED_CLOSE_CODE = 4403;
 /** No close frame: the connection dropped, or the upgrade was refused (401 once the session is gone). */
 const ABNORMAL_CLOSE_CODE = 1006;
 
@@ -31,6 +33,8 @@ export const wsClient = createWSClient({
   keepAlive: { enabled: true, intervalMs: 30_000, pongTimeoutMs: 5_000 },
   onClose: (cause) => {
     if (cause?.code === SESSION_ENDED_CLOSE_CODE) sessionEnded.emit();
+    // Not a sign-out: auth.status is read again (new role, new menu) while wsLink resubscribes under the new role.
+    else if (cause?.code === ROLE_CHANGED_CLOSE_CODE) sessionMaybeLost.emit();
     // A refused upgrade looks like any dropped socket: ask whether we are still signed in.
     else if (cause?.code === ABNORMAL_CLOSE_CODE) sessionMaybeLost.emit();
   },

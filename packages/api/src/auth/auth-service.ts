@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { Db, User } from '@chorus/db';
+import { Prisma, type Db, type User } from '@chorus/db';
 import { newId } from '../ids.ts';
 import { roleSchema, type AuthUser, type Role } from '../schemas/auth.ts';
 import { decoyPasswordHash, hashPassword, hashSecret, newSecret, verifyPassword } from './secrets.ts';
@@ -38,10 +38,16 @@ export const toAuthUser = (u: Pick<User, 'id' | 'email' | 'name' | 'role'>): Aut
   role: roleSchema.parse(u.role),
 });
 
-export type LoginOutcome =
-  | { ok: true; user: AuthUser; sessionToken: string; sessionId: string; expiresAt: Date }
-  | { ok: false; reason: 'invalid' }
-  | { ok: false; reason: 'throttled'; retryAfterMs: number };
+/** Why a password check was refused: wrong, or too many wrong ones lately (wait retryAfterMs). */
+export type PasswordRefusal = { ok: false; reason: 'invalid' } | { ok: false; reason: 'throttled'; retryAfterMs: number };
+
+export type LoginOutcome = { ok: true; user: AuthUser; sessionToken: string; sessionId: string; expiresAt: Date } | PasswordRefusal;
+
+export type PasswordChangeOutcome = { ok: true } | PasswordRefusal;
+
+/** Prisma's unique-index violation (P2002): an email taken, also by a request racing this one. */
+export const isUniqueViolation = (err: unknown): boolean =>
+  err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002';
 
 /**
  * Accounts, sessions and tokens on the database. Every request resolves its credential here,
@@ -80,11 +86,16 @@ export class AuthService {
     return this.setupTokenHash !== null && hashSecret(token) === this.setupTokenHash;
   }
 
-  /** The first admin (setup page or CHORUS_ADMIN_EMAIL/PASSWORD); refuses once one exists. */
+  /**
+   * The first admin (setup page or CHORUS_ADMIN_EMAIL/PASSWORD); refuses once an active one
+   * exists (a deactivated admin neither blocks nor completes setup). An email already taken
+   * (e.g. by that deactivated admin) throws Prisma's unique violation: see isUniqueViolation.
+   */
   async createFirstAdmin(input: { email: string; name: string; password: string }): Promise<AuthUser | null> {
     const passwordHash = await hashPassword(input.password);
+    // Count and create in one transaction, so concurrent setups make exactly one admin.
     const created = await this.db.$transaction(async (tx) => {
-      if ((await tx.user.count({ where: { role: 'admin' } })) > 0) return null;
+      if ((await tx.user.count({ where: { role: 'admin', active: true } })) > 0) return null;
       return tx.user.create({ data: { id: newId('usr'), email: input.email, name: input.name, role: 'admin', passwordHash } });
     });
     if (!created) return null;
@@ -102,16 +113,16 @@ export class AuthService {
 
   /** Email + password → a new session. Unknown email and wrong password are the same failure. */
   async login(email: string, password: string, meta: { ip: string | null; userAgent: string | null }): Promise<LoginOutcome> {
-    const address = meta.ip ?? 'unknown';
-    const wait = this.throttle.retryAfterMs(email, address);
-    if (wait > 0) return { ok: false, reason: 'throttled', retryAfterMs: wait };
+    // Reserved before the slow hash: parallel attempts cannot all pass the limit.
+    const attempt = this.throttle.reserve(email, meta.ip ?? 'unknown');
+    if (!attempt.ok) return { ok: false, reason: 'throttled', retryAfterMs: attempt.retryAfterMs };
     const user = await this.db.user.findUnique({ where: { email } });
     const valid = await verifyPassword(password, user?.passwordHash ?? (await decoyPasswordHash()));
     if (!user || !valid || !user.active) {
-      this.throttle.recordFailure(email, address);
+      attempt.failed();
       return { ok: false, reason: 'invalid' };
     }
-    this.throttle.recordSuccess(email);
+    attempt.succeeded();
     const { token, id, expiresAt } = await this.createSession(user.id, meta);
     return { ok: true, user: toAuthUser(user), sessionToken: token, sessionId: id, expiresAt };
   }
@@ -169,16 +180,28 @@ export class AuthService {
     return { token, id: row.id };
   }
 
-  async changePassword(userId: string, currentPassword: string, newPassword: string, keepSessionId: string | null): Promise<boolean> {
+  /**
+   * Checks the current password under the account's sign-in limit (a stolen session must not
+   * brute-force it), then ends every other session; API tokens stay (listed and revocable).
+   */
+  async changePassword(userId: string, currentPassword: string, newPassword: string, keepSessionId: string | null): Promise<PasswordChangeOutcome> {
     const user = await this.db.user.findUnique({ where: { id: userId } });
-    if (!user || !(await verifyPassword(currentPassword, user.passwordHash))) return false;
+    if (!user) return { ok: false, reason: 'invalid' };
+    // Per account only: the caller is signed in, and their address may be shared with teammates.
+    const attempt = this.throttle.reserve(user.email, null);
+    if (!attempt.ok) return { ok: false, reason: 'throttled', retryAfterMs: attempt.retryAfterMs };
+    if (!(await verifyPassword(currentPassword, user.passwordHash))) {
+      attempt.failed();
+      return { ok: false, reason: 'invalid' };
+    }
+    attempt.succeeded();
     await this.db.$transaction([
       this.db.user.update({ where: { id: userId }, data: { passwordHash: await hashPassword(newPassword) } }),
       // Other sign-ins end: whoever knew the old password is out.
       this.db.session.updateMany({ where: { userId, revokedAt: null, ...(keepSessionId ? { id: { not: keepSessionId } } : {}) }, data: { revokedAt: new Date() } }),
     ]);
     this.revocations.emit('revoked');
-    return true;
+    return { ok: true };
   }
 
   async revokeSession(userId: string, sessionId: string): Promise<boolean> {
@@ -193,19 +216,22 @@ export class AuthService {
     return count > 0;
   }
 
-  /** Of these live credentials, the ones that no longer work (two queries however many sockets). */
-  async invalidCredentials(sessionIds: readonly string[], tokenIds: readonly string[]): Promise<Set<string>> {
+  /**
+   * Of these live credentials, the ones that no longer work (two queries however many sockets);
+   * `roles` has the current role behind each one that still works, so a role change is seen too.
+   */
+  async invalidCredentials(sessionIds: readonly string[], tokenIds: readonly string[]): Promise<Set<string> & { roles: ReadonlyMap<string, Role> }> {
     const now = Date.now();
     const [sessions, tokens] = await Promise.all([
-      sessionIds.length ? this.db.session.findMany({ where: { id: { in: [...sessionIds] } }, include: { user: { select: { active: true } } } }) : [],
-      tokenIds.length ? this.db.apiToken.findMany({ where: { id: { in: [...tokenIds] } }, include: { user: { select: { active: true } } } }) : [],
+      sessionIds.length ? this.db.session.findMany({ where: { id: { in: [...sessionIds] } }, include: { user: { select: { active: true, role: true } } } }) : [],
+      tokenIds.length ? this.db.apiToken.findMany({ where: { id: { in: [...tokenIds] } }, include: { user: { select: { active: true, role: true } } } }) : [],
     ]);
-    const valid = new Set<string>();
+    const roles = new Map<string, Role>();
     for (const s of sessions) {
-      if (!s.revokedAt && s.user.active && s.expiresAt.getTime() > now && s.lastSeenAt.getTime() + this.sessionPolicy.idleMs > now) valid.add(s.id);
+      if (!s.revokedAt && s.user.active && s.expiresAt.getTime() > now && s.lastSeenAt.getTime() + this.sessionPolicy.idleMs > now) roles.set(s.id, roleSchema.parse(s.user.role));
     }
-    for (const t of tokens) if (!t.revokedAt && t.user.active && (!t.expiresAt || t.expiresAt.getTime() > now)) valid.add(t.id);
-    return new Set([...sessionIds, ...tokenIds].filter((id) => !valid.has(id)));
+    for (const t of tokens) if (!t.revokedAt && t.user.active && (!t.expiresAt || t.expiresAt.getTime() > now)) roles.set(t.id, roleSchema.parse(t.user.role));
+    return Object.assign(new Set([...sessionIds, ...tokenIds].filter((id) => !roles.has(id))), { roles });
   }
 
   /** Tell live connections that credentials may have stopped working (role change, deactivation). */

@@ -9,13 +9,15 @@ import {
   sessionIdSchema,
   setupInputSchema,
   tokenIdSchema,
+  type PersonOption,
   type SessionInfo,
   type TokenInfo,
 } from '../schemas/auth.ts';
 import { z } from 'zod';
 import type { ApiToken } from '@chorus/db';
 import { recordAudit } from '../services/audit-log.ts';
-import { findUsableInvite, redeemInvite } from '../services/invites.ts';
+import { emailInUse, findUsableInvite, redeemInvite } from '../services/invites.ts';
+import { isUniqueViolation } from '../auth/auth-service.ts';
 import { SETUP_NEEDED_MESSAGE } from '../auth/authorize.ts';
 import { createRouter, publicProcedure, viewerProcedure, type ApiContext } from '../trpc.ts';
 import type { AuthUser } from '../schemas/auth.ts';
@@ -31,6 +33,13 @@ async function startSession(ctx: ApiContext, user: AuthUser): Promise<void> {
   const http = httpOnly(ctx);
   const session = await ctx.auth.createSession(user.id, { ip: ctx.request.ip, userAgent: ctx.request.userAgent });
   http.setSessionCookie(session.token, session.expiresAt);
+}
+
+/** 429 with Retry-After (over HTTP; a WebSocket call gets the seconds in the message only). */
+function tooManyAttempts(ctx: ApiContext, retryAfterMs: number, what: string): TRPCError {
+  const seconds = Math.ceil(retryAfterMs / 1000);
+  ctx.http?.setHeader('retry-after', String(seconds));
+  return new TRPCError({ code: 'TOO_MANY_REQUESTS', message: `Too many ${what}; try again in ${seconds} s.` });
 }
 
 const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
@@ -60,7 +69,11 @@ export const authRouter = createRouter({
       throw new TRPCError({ code: 'UNAUTHORIZED', message: 'This setup link is not valid: use the newest link the server printed at start (a restart prints a new one).' });
     }
     httpOnly(ctx);
-    const user = await ctx.auth.createFirstAdmin(input);
+    const user = await ctx.auth.createFirstAdmin(input).catch((err: unknown) => {
+      // A deactivated account may hold that email; never a 500.
+      if (isUniqueViolation(err)) throw emailInUse(input.email);
+      throw err;
+    });
     if (!user) throw new TRPCError({ code: 'PRECONDITION_FAILED', message: 'Chorus is already set up; sign in instead.' });
     await recordAudit(ctx.db, { actor: user, action: 'setup.admin_created', target: { type: 'user', id: user.id }, ip: ctx.request.ip });
     await startSession(ctx, user);
@@ -72,11 +85,7 @@ export const authRouter = createRouter({
     if (!(await ctx.auth.isSetUp())) throw new TRPCError({ code: 'UNAUTHORIZED', message: SETUP_NEEDED_MESSAGE });
     const outcome = await ctx.auth.login(input.email, input.password, { ip: ctx.request.ip, userAgent: ctx.request.userAgent });
     if (!outcome.ok) {
-      if (outcome.reason === 'throttled') {
-        const seconds = Math.ceil(outcome.retryAfterMs / 1000);
-        http.setHeader('retry-after', String(seconds));
-        throw new TRPCError({ code: 'TOO_MANY_REQUESTS', message: `Too many failed sign-ins; try again in ${seconds} s.` });
-      }
+      if (outcome.reason === 'throttled') throw tooManyAttempts(ctx, outcome.retryAfterMs, 'failed sign-ins');
       await recordAudit(ctx.db, { actor: null, actorEmail: input.email, action: 'auth.login_failed', ip: ctx.request.ip });
       throw new TRPCError({ code: 'UNAUTHORIZED', message: LOGIN_FAILED });
     }
@@ -107,9 +116,7 @@ export const authRouter = createRouter({
     if (invite.email && invite.email !== input.email) {
       throw new TRPCError({ code: 'BAD_REQUEST', message: `This invite is for ${invite.email}; use that email address.` });
     }
-    if (await ctx.db.user.findUnique({ where: { email: input.email } })) {
-      throw new TRPCError({ code: 'CONFLICT', message: `The email ${input.email} is already in use; sign in, or ask an admin.` });
-    }
+    if (await ctx.db.user.findUnique({ where: { email: input.email } })) throw emailInUse(input.email);
     const user = await redeemInvite(ctx.db, invite, input);
     await recordAudit(ctx.db, { actor: user, action: 'invite.accepted', target: { type: 'invite', id: invite.id }, detail: { role: invite.role }, ip: ctx.request.ip });
     await startSession(ctx, user);
@@ -118,14 +125,19 @@ export const authRouter = createRouter({
 
   me: viewerProcedure.query(({ ctx }) => ctx.user),
 
-  /** Names of the team (for "whose jobs" filters); emails and roles stay with admins. */
-  people: viewerProcedure.query(async ({ ctx }) =>
-    ctx.db.user.findMany({ where: { active: true }, orderBy: { name: 'asc' }, select: { id: true, name: true } }),
+  /**
+   * Names of everyone with an account, deactivated ones marked (their jobs stay in the shared
+   * history, so they must stay filterable); only what job rows already show, no email or role.
+   */
+  people: viewerProcedure.query(async ({ ctx }): Promise<PersonOption[]> =>
+    ctx.db.user.findMany({ orderBy: [{ active: 'desc' }, { name: 'asc' }, { id: 'asc' }], select: { id: true, name: true, active: true } }),
   ),
 
   changePassword: viewerProcedure.input(changePasswordInputSchema).mutation(async ({ ctx, input }) => {
     const keep = ctx.session.via === 'session' ? ctx.session.credentialId : null;
-    if (!(await ctx.auth.changePassword(ctx.user.id, input.currentPassword, input.newPassword, keep))) {
+    const outcome = await ctx.auth.changePassword(ctx.user.id, input.currentPassword, input.newPassword, keep);
+    if (!outcome.ok) {
+      if (outcome.reason === 'throttled') throw tooManyAttempts(ctx, outcome.retryAfterMs, 'wrong current passwords');
       throw new TRPCError({ code: 'BAD_REQUEST', message: `The current password is wrong. (${PASSWORD_RULE})` });
     }
     await recordAudit(ctx.db, { actor: ctx.user, action: 'auth.password_changed', target: { type: 'user', id: ctx.user.id }, ip: ctx.request.ip });

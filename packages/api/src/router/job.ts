@@ -18,7 +18,7 @@ import {
 import type { UploadWarning } from '../schemas/upload.ts';
 import { idLowerBoundAt, newId } from '../ids.ts';
 import { recordAudit } from '../services/audit-log.ts';
-import { assertJobAccess } from '../services/job-access.ts';
+import { assertJobAccess, assertUploadUse } from '../services/job-access.ts';
 import { deleteJob } from '../services/job-deletion.ts';
 import { checkJobInput } from '../services/job-rules.ts';
 import { loadJobSummaries, loadJobSummary } from '../services/job-summary.ts';
@@ -85,9 +85,15 @@ export function submitJob(ctx: AuthedContext, input: CreateJobInput, parent: Par
 async function insertJob(ctx: AuthedContext, input: CreateJobInput, parent: ParentLink | null) {
   const parentId = parent?.id ?? null;
   const checked = await checkJobInput(ctx.db, ctx.engines, input);
+  // A re-run or retry copies its inputs from a job the caller may read (inputsOf), so it may
+  // reuse that job's upload; a new job may only clone a voice the caller sent.
+  if (parent === null && checked.promptUpload) assertUploadUse(ctx.user, checked.promptUpload);
   const seed = input.seed ?? drawSeed();
   const warnings: UploadWarning[] = checked.promptUpload ? JSON.parse(checked.promptUpload.warnings) : [];
-  const { job, queuePosition } = await ctx.events.createJob(
+  const { job, queuePosition } = await createJobRow(
+    ctx,
+    input,
+    parent,
     {
       id: newId('job'),
       parentId,
@@ -136,6 +142,34 @@ async function insertJob(ctx: AuthedContext, input: CreateJobInput, parent: Pare
   );
   await ctx.queue.enqueue(job.id);
   return { id: job.id, seed, status: job.status as JobStatus, queuePosition };
+}
+
+/**
+ * The insert, with a clear 409 when the upload or the parent job was deleted between the
+ * checks and the insert (a foreign-key violation; the transaction wrote nothing).
+ */
+async function createJobRow(ctx: AuthedContext, input: CreateJobInput, parent: ParentLink | null, ...args: Parameters<ApiContext['events']['createJob']>) {
+  try {
+    return await ctx.events.createJob(...args);
+  } catch (err) {
+    if (!isForeignKeyViolation(err)) throw err;
+    if (input.promptUploadId && (await ctx.db.upload.count({ where: { id: input.promptUploadId } })) === 0) {
+      throw new TRPCError({
+        code: 'CONFLICT',
+        message: parent
+          ? `The reference audio of job "${parent.id}" was deleted while this job was being created; upload it again and create a new job with it.`
+          : `Upload "${input.promptUploadId}" was deleted while this job was being created; upload the reference audio again.`,
+      });
+    }
+    if (parent && (await ctx.db.job.count({ where: { id: parent.id } })) === 0) {
+      throw new TRPCError({ code: 'CONFLICT', message: `Job "${parent.id}" was deleted while it was being ${parent.relation === 'retry' ? 'retried' : 're-run'}; nothing was created.` });
+    }
+    throw err;
+  }
+}
+
+function isForeignKeyViolation(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'P2003';
 }
 
 export const jobRouter = createRouter({
@@ -231,7 +265,7 @@ export const jobRouter = createRouter({
     if (!isTerminalStatus(job.status as JobStatus)) {
       throw new TRPCError({ code: 'PRECONDITION_FAILED', message: `Job "${job.id}" is ${job.status}; cancel it first, then delete it.` });
     }
-    const removed = await deleteJob(ctx.db, ctx.files, job.id);
+    const removed = await deleteJob(ctx.db, ctx.files, ctx.bus, job.id);
     await recordAudit(ctx.db, { actor: ctx.user, action: 'job.deleted', target: { type: 'job', id: job.id }, detail: { owner: job.createdById, ...removed }, ip: ctx.request.ip });
     return { id: job.id, deleted: true };
   }),
@@ -241,7 +275,7 @@ export const jobRouter = createRouter({
     assertJobAccess(ctx.user, job, 'read');
     const afterSeq = input.lastEventId ? Number(input.lastEventId) : 0;
     if (input.lastEventId && !/^\d+$/.test(input.lastEventId)) {
-      throw new TRPCError({ code: 'BAD_REQUEST', message: `lastEventId must be the seq of an event of this job (a non-negative integer); got "${input.lastEventId}".` });
+      throw new TRPCError({ code: 'BAD_REQUEST', message: 'lastEventId must be the seq of an event of this job (a non-negative integer).' });
     }
     if (afterSeq > job.lastSeq) {
       throw new TRPCError({ code: 'BAD_REQUEST', message: `lastEventId ${afterSeq} is beyond this job's last event (${job.lastSeq}).` });

@@ -4,7 +4,7 @@ import { hashSecret, newSecret } from '../auth/secrets.ts';
 import { newId } from '../ids.ts';
 import { createInviteInputSchema, inviteIdSchema, setRoleInputSchema, tokenIdSchema, userRefInputSchema, type InviteInfo, type Member } from '../schemas/auth.ts';
 import { toTokenInfo } from './auth.ts';
-import type { User } from '@chorus/db';
+import type { Prisma, User } from '@chorus/db';
 import { recordAudit } from '../services/audit-log.ts';
 import { adminProcedure, createRouter, type AuthedContext } from '../trpc.ts';
 import { roleSchema } from '../schemas/auth.ts';
@@ -25,13 +25,29 @@ async function findUser(ctx: AuthedContext, userId: string): Promise<User> {
   return user;
 }
 
-/** The workspace must always keep one active admin: refuse to remove the last. */
-async function assertNotLastAdmin(ctx: AuthedContext, user: User, change: string): Promise<void> {
-  if (user.role !== 'admin' || !user.active) return;
-  const admins = await ctx.db.user.count({ where: { role: 'admin', active: true } });
-  if (admins <= 1) {
-    throw new TRPCError({ code: 'PRECONDITION_FAILED', message: `Cannot ${change} ${user.email}: they are the last active admin. Make another member an admin first.` });
-  }
+type Tx = Prisma.TransactionClient;
+
+/**
+ * Change a member in one transaction that ends with the workspace still having an active
+ * admin: the count runs after the update, inside the transaction, so two admins demoting or
+ * deactivating each other at once cannot both pass; the loser's change is rolled back.
+ */
+async function changeMember(ctx: AuthedContext, userId: string, change: string, apply: (tx: Tx, user: User) => Promise<User>): Promise<{ before: User; after: User }> {
+  return ctx.db.$transaction(async (tx) => {
+    const before = await tx.user.findUnique({ where: { id: userId } });
+    if (!before) throw new TRPCError({ code: 'NOT_FOUND', message: `No member "${userId}".` });
+    const after = await apply(tx, before);
+    if (before.role === 'admin' && before.active && (await tx.user.count({ where: { role: 'admin', active: true } })) === 0) {
+      throw new TRPCError({ code: 'PRECONDITION_FAILED', message: `Cannot ${change} ${before.email}: they are the last active admin. Make another member an admin first.` });
+    }
+    return { before, after };
+  });
+}
+
+/** Revoke every live session and API token of a person (revokedAt, as sign-out and token revocation do). */
+async function revokeCredentials(tx: Tx, userId: string, now: Date): Promise<void> {
+  await tx.session.updateMany({ where: { userId, revokedAt: null }, data: { revokedAt: now } });
+  await tx.apiToken.updateMany({ where: { userId, revokedAt: null }, data: { revokedAt: now } });
 }
 
 export const membersRouter = createRouter({
@@ -40,23 +56,27 @@ export const membersRouter = createRouter({
   setRole: adminProcedure.input(setRoleInputSchema).mutation(async ({ ctx, input }) => {
     const user = await findUser(ctx, input.userId);
     if (user.role === input.role) return toMember(user);
-    if (input.role !== 'admin') await assertNotLastAdmin(ctx, user, `make ${input.role}`);
-    const updated = await ctx.db.user.update({ where: { id: user.id }, data: { role: input.role } });
+    const { before, after } = await changeMember(ctx, user.id, `make ${input.role}`, (tx, current) => tx.user.update({ where: { id: current.id }, data: { role: input.role } }));
+    if (before.role === after.role) return toMember(after);
     ctx.auth.notifyRevoked();
-    await recordAudit(ctx.db, { actor: ctx.user, action: 'member.role_changed', target: { type: 'user', id: user.id }, detail: { from: user.role, to: input.role }, ip: ctx.request.ip });
-    return toMember(updated);
+    await recordAudit(ctx.db, { actor: ctx.user, action: 'member.role_changed', target: { type: 'user', id: user.id }, detail: { from: before.role, to: input.role }, ip: ctx.request.ip });
+    return toMember(after);
   }),
 
-  /** Their sessions and tokens stop working at once; open sockets are closed within seconds. */
+  /**
+   * Their sessions and tokens are revoked with the deactivation (so reactivating brings none
+   * back); open sockets are closed within seconds.
+   */
   deactivate: adminProcedure.input(userRefInputSchema).mutation(async ({ ctx, input }) => {
     const user = await findUser(ctx, input.userId);
     if (!user.active) return toMember(user);
-    await assertNotLastAdmin(ctx, user, 'deactivate');
-    const now = new Date();
-    const [updated] = await ctx.db.$transaction([
-      ctx.db.user.update({ where: { id: user.id }, data: { active: false, deactivatedAt: now } }),
-      ctx.db.session.updateMany({ where: { userId: user.id, revokedAt: null }, data: { revokedAt: now } }),
-    ]);
+    const { before, after: updated } = await changeMember(ctx, user.id, 'deactivate', async (tx, current) => {
+      if (!current.active) return current;
+      const now = new Date();
+      await revokeCredentials(tx, current.id, now);
+      return tx.user.update({ where: { id: current.id }, data: { active: false, deactivatedAt: now } });
+    });
+    if (!before.active) return toMember(updated);
     ctx.auth.notifyRevoked();
     await recordAudit(ctx.db, { actor: ctx.user, action: 'member.deactivated', target: { type: 'user', id: user.id }, detail: { email: user.email }, ip: ctx.request.ip });
     return toMember(updated);
@@ -65,7 +85,12 @@ export const membersRouter = createRouter({
   reactivate: adminProcedure.input(userRefInputSchema).mutation(async ({ ctx, input }) => {
     const user = await findUser(ctx, input.userId);
     if (user.active) return toMember(user);
-    const updated = await ctx.db.user.update({ where: { id: user.id }, data: { active: true, deactivatedAt: null } });
+    // Anything that escaped the deactivation (a sign-in finishing meanwhile, or one deactivated before revocation existed) dies now.
+    const updated = await ctx.db.$transaction(async (tx) => {
+      await revokeCredentials(tx, user.id, new Date());
+      return tx.user.update({ where: { id: user.id }, data: { active: true, deactivatedAt: null } });
+    });
+    ctx.auth.notifyRevoked();
     await recordAudit(ctx.db, { actor: ctx.user, action: 'member.reactivated', target: { type: 'user', id: user.id }, detail: { email: user.email }, ip: ctx.request.ip });
     return toMember(updated);
   }),

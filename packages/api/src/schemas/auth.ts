@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import { wellFormedText } from './common.ts';
+import { jobIdSchema, jobStatusSchema, JOB_ID_RULE, wellFormedText } from './common.ts';
+import { jobErrorCodeSchema } from './error-codes.ts';
+import { jobSummarySchema, personRefSchema } from './job.ts';
 
 export const ROLES = ['admin', 'member', 'viewer'] as const;
 export const roleSchema = z.enum(ROLES, { error: `Role must be one of: ${ROLES.join(', ')}.` });
@@ -189,12 +191,29 @@ export const listAuditInputSchema = z.object({
   actorId: userIdSchema.optional(),
 });
 
+/** What each workspace setting accepts; 0 means "no limit" / "keep forever". */
+export const SETTING_LIMITS = {
+  jobsPerMinute: { max: 100_000, unit: 'jobs per minute per person' },
+  uploadsPerHour: { max: 100_000, unit: 'uploads per hour per person' },
+  // 1 TiB: far above any reference-audio quota, and exact in a JavaScript number.
+  uploadBytesPerMember: { max: 1024 ** 4, unit: 'bytes of stored uploads per person' },
+  retentionDays: { max: 36_500, unit: 'days' },
+} as const;
+export type SettingKey = keyof typeof SETTING_LIMITS;
+
+/** A whole number from 0 to the setting's maximum, with a message that says so for every kind of wrong value. */
+const settingSchema = (key: SettingKey) => {
+  const { max, unit } = SETTING_LIMITS[key];
+  const rule = `${key} must be a whole number from 0 to ${max} (${unit}; 0 = ${key === 'retentionDays' ? 'keep jobs forever' : 'no limit'}).`;
+  return z.number({ error: rule }).int(rule).min(0, rule).max(max, rule);
+};
+
 /** Per-user limits and retention an admin can set; 0 means "no limit" / "keep forever". */
 export const workspaceSettingsSchema = z.object({
-  jobsPerMinute: z.number().int().min(0).max(100_000),
-  uploadsPerHour: z.number().int().min(0).max(100_000),
-  uploadBytesPerMember: z.number().int().min(0),
-  retentionDays: z.number().int().min(0).max(36_500),
+  jobsPerMinute: settingSchema('jobsPerMinute'),
+  uploadsPerHour: settingSchema('uploadsPerHour'),
+  uploadBytesPerMember: settingSchema('uploadBytesPerMember'),
+  retentionDays: settingSchema('retentionDays'),
 });
 export type WorkspaceSettings = z.infer<typeof workspaceSettingsSchema>;
 export const DEFAULT_SETTINGS: WorkspaceSettings = {
@@ -203,7 +222,18 @@ export const DEFAULT_SETTINGS: WorkspaceSettings = {
   uploadBytesPerMember: 500 * 1024 * 1024,
   retentionDays: 0,
 };
-export const updateSettingsInputSchema = workspaceSettingsSchema.partial();
+const SETTING_KEYS = Object.keys(SETTING_LIMITS).join(', ');
+/** Any subset of the settings; an unknown key is refused rather than silently dropped (a typo would look saved). */
+export const updateSettingsInputSchema = z.strictObject(workspaceSettingsSchema.partial().shape, {
+  error: (issue) =>
+    issue.code === 'unrecognized_keys'
+      ? `Unknown setting ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}; the settings are: ${SETTING_KEYS}.`
+      : `Settings must be an object with any of: ${SETTING_KEYS}.`,
+});
+
+/** A name for "whose jobs" filters: every account that exists, deactivated ones marked, no email or role. */
+export const personOptionSchema = personRefSchema.extend({ active: z.boolean() });
+export type PersonOption = z.infer<typeof personOptionSchema>;
 
 export const setupStatusSchema = z.object({
   /** False until the first admin exists: the UI shows the setup page. */
@@ -222,8 +252,9 @@ export const failureStateSchema = z.enum(FAILURE_STATES, { error: `State must be
 
 export const failureGroupSchema = z.object({
   fingerprint: z.string(),
-  code: z.string(),
+  code: jobErrorCodeSchema,
   engineId: z.string(),
+  /** The stage the runs failed in (from the newest run's error event, else its last stage/progress event); null before any stage. */
   stage: z.string().nullable(),
   /** The newest run's message, as an example of the group. */
   message: z.string(),
@@ -259,10 +290,46 @@ export const RETRY_MAX = 100;
 export const retryFailuresInputSchema = z
   .object({
     fingerprint: fingerprintSchema.optional(),
-    jobIds: z.array(z.string()).max(RETRY_MAX, `Retry at most ${RETRY_MAX} runs at once.`).optional(),
+    jobIds: z
+      .array(jobIdSchema, { error: `jobIds must be an array of 1 to ${RETRY_MAX} job ids. ${JOB_ID_RULE}` })
+      .min(1, `jobIds must list 1 to ${RETRY_MAX} failed runs; it is empty.`)
+      .max(RETRY_MAX, `jobIds must list 1 to ${RETRY_MAX} failed runs; retry a bigger selection in parts, or the whole group by its fingerprint.`)
+      .optional(),
     seed: z.enum(['same', 'random'], { error: 'seed must be "same" or "random".' }).default('same'),
+    /** Also retry runs whose earlier retry has finished (a run with a retry still queued or running is never retried twice). */
+    again: z.boolean({ error: 'again must be true or false.' }).default(false),
   })
   .refine((v) => (v.fingerprint === undefined) !== (v.jobIds === undefined), { message: 'Give either a fingerprint (the whole group) or jobIds (selected runs).' });
+
+/** Why a run asked for was not retried. */
+export const RETRY_SKIP_REASONS = ['retry_pending', 'already_retried', 'not_failed', 'refused'] as const;
+export const retrySkipReasonSchema = z.enum(RETRY_SKIP_REASONS);
+export type RetrySkipReason = z.infer<typeof retrySkipReasonSchema>;
+
+export const retryFailuresResultSchema = z.object({
+  /** The new jobs, one per retried run. */
+  retried: z.array(z.object({ id: z.string(), retryOf: z.string() })),
+  /**
+   * Runs not retried (at most RETRY_MAX listed): retry_pending = its retry is still queued or
+   * running (retryId); already_retried = it has a finished retry (retryId, the newest) and
+   * `again` was not set; not_failed = no failed run with that id; refused = the job can no
+   * longer be submitted as stored (message says why, e.g. its engine or upload is gone).
+   */
+  skipped: z.array(z.object({ jobId: z.string(), reason: retrySkipReasonSchema, retryId: z.string().nullable(), message: z.string().nullable() })),
+  /** How many runs were skipped in all (the list above is capped). */
+  skippedCount: z.number().int(),
+  /** Runs of the group that could be retried but were left for another call (RETRY_MAX per call). */
+  remaining: z.number().int(),
+});
+export type RetryFailuresResult = z.infer<typeof retryFailuresResultSchema>;
+
+/** One failed run in the review, with the admin's note and its retries. */
+export const failureRunSchema = z.object({
+  job: jobSummarySchema,
+  note: z.string().nullable(),
+  retries: z.array(z.object({ id: z.string(), status: jobStatusSchema })),
+});
+export type FailureRun = z.infer<typeof failureRunSchema>;
 
 export const resolveFailureGroupInputSchema = z.object({ fingerprint: fingerprintSchema, note: wellFormedText('Note', 2000).optional() });
 export const setFailureGroupStateInputSchema = z.object({ fingerprint: fingerprintSchema, state: failureStateSchema });

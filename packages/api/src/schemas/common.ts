@@ -2,7 +2,8 @@ import { z } from 'zod';
 
 export const JOB_MODES = ['zero_shot', 'cross_lingual', 'instruct', 'pretrained'] as const;
 export const jobModeSchema = z.enum(JOB_MODES, {
-  error: (issue) => `Unknown mode ${JSON.stringify(issue.input)}; accepted modes: ${JOB_MODES.join(', ')}.`,
+  // The value is not echoed: a reply should not reflect a client's string back.
+  error: `Unknown mode; accepted modes: ${JOB_MODES.join(', ')}.`,
 });
 export type JobMode = z.infer<typeof jobModeSchema>;
 

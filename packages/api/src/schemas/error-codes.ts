@@ -43,7 +43,9 @@ export const JOB_ERROR_CODES = [
   'INTERNAL',
 ] as const;
 
-export const jobErrorCodeSchema = z.enum(JOB_ERROR_CODES);
+export const jobErrorCodeSchema = z.enum(JOB_ERROR_CODES, {
+  error: (issue) => `Unknown error code ${JSON.stringify(issue.input)}; the codes are: ${JOB_ERROR_CODES.join(', ')}.`,
+});
 export type JobErrorCode = z.infer<typeof jobErrorCodeSchema>;
 
 export interface JobErrorInfo {

@@ -62,8 +62,9 @@ export const createJobResultSchema = z.object({
 });
 export type CreateJobResult = z.infer<typeof createJobResultSchema>;
 
+/** A push to open history lists; for "deleted", `job` is the job as it was just before it went. */
 export const jobChangeSchema = z.object({
-  kind: z.enum(['created', 'updated']),
+  kind: z.enum(['created', 'updated', 'deleted']),
   job: jobSummarySchema,
 });
 export type JobChange = z.infer<typeof jobChangeSchema>;

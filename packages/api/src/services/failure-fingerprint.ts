@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { JobErrorCode } from '../schemas/error-codes.ts';
+import type { JobEventBody } from '../schemas/job-event.ts';
 
 /**
  * Rewrites applied in order: each replaces one kind of run-to-run variation with a
@@ -60,4 +61,21 @@ export function failureFingerprint(input: FailureFingerprintInput): string {
   // JSON keeps the fields apart, so no two different tuples hash the same text.
   const key = JSON.stringify([input.code, input.engineId, input.stage ?? '', normalizeFailureMessage(input.message)]);
   return createHash('sha256').update(key).digest('hex').slice(0, 16);
+}
+
+/**
+ * The stage a job failed in, read from its events in order: the error event's own stage,
+ * else the stage it was in (its last stage or progress event since it last went back to the
+ * queue); null when it failed before any stage. The same stage the fingerprint was made with.
+ */
+export function failedStageOf(events: readonly JobEventBody[]): string | null {
+  let stage: string | null = null;
+  let failedIn: string | null = null;
+  for (const event of events) {
+    if (event.type === 'status' && event.status === 'queued') stage = null;
+    else if (event.type === 'stage') stage = event.name;
+    else if (event.type === 'progress') stage = event.stage;
+    else if (event.type === 'error') failedIn = event.stage ?? stage;
+  }
+  return failedIn ?? stage;
 }

@@ -25,3 +25,18 @@ export function assertJobAccess(user: AuthUser, job: Pick<Job, 'id' | 'createdBy
   const denial = jobAccessDenial(user, job, action);
   if (denial) throw new TRPCError({ code: 'FORBIDDEN', message: denial });
 }
+
+/**
+ * Who may clone a voice from an upload with a new job: the person who sent it (everyone who
+ * sends the same bytes gets an upload row of their own) or an admin. Re-runs and retries do
+ * not come here: they reuse the upload of a job the caller may read.
+ */
+export function uploadUseDenial(user: AuthUser, upload: { id: string; uploadedById: string | null }): string | null {
+  if (user.role === 'admin' || upload.uploadedById === user.id) return null;
+  return `Upload "${upload.id}" was sent by someone else; a new job can only use reference audio you uploaded yourself (POST /api/uploads). To use that voice, re-run a job of theirs that uses it.`;
+}
+
+export function assertUploadUse(user: AuthUser, upload: { id: string; uploadedById: string | null }): void {
+  const denial = uploadUseDenial(user, upload);
+  if (denial) throw new TRPCError({ code: 'FORBIDDEN', message: denial });
+}

@@ -1,5 +1,5 @@
 import type { Db } from '@chorus/db';
-import type { StoredFiles } from '../ports.ts';
+import type { JobEventBus, StoredFiles } from '../ports.ts';
 import { recordAudit } from './audit-log.ts';
 import { deleteJob } from './job-deletion.ts';
 import { loadSettings } from './workspace-settings.ts';
@@ -8,9 +8,10 @@ const BATCH = 100;
 
 /**
  * Deletes finished jobs older than the admin's retention setting (0 = keep forever), each
- * the way a person's delete would (events, audio, an unused upload), and audits the count.
+ * the way a person's delete would (events, audio, an unused upload, a "deleted" push to open
+ * lists), and audits the count.
  */
-export async function sweepRetention(db: Db, files: StoredFiles, now = Date.now()): Promise<number> {
+export async function sweepRetention(db: Db, files: StoredFiles, bus: Pick<JobEventBus, 'publishJobChange'>, now = Date.now()): Promise<number> {
   const { retentionDays } = await loadSettings(db);
   if (retentionDays <= 0) return 0;
   const cutoff = new Date(now - retentionDays * 24 * 3600_000);
@@ -21,7 +22,7 @@ export async function sweepRetention(db: Db, files: StoredFiles, now = Date.now(
       select: { id: true },
       take: BATCH,
     });
-    for (const job of old) if (await deleteJob(db, files, job.id)) deleted++;
+    for (const job of old) if (await deleteJob(db, files, bus, job.id)) deleted++;
     if (old.length < BATCH) break;
   }
   if (deleted > 0) await recordAudit(db, { actor: null, action: 'retention.deleted', detail: { jobs: deleted, olderThanDays: retentionDays }, ip: null });

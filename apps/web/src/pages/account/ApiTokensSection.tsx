@@ -2,6 +2,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { TOKEN_MAX_DAYS, type TokenInfo } from '@chorus/api/schemas';
 import { CopyButton } from '../../components/CopyButton.tsx';
+import { DataTable } from '../../components/DataTable.tsx';
 import { InlineError } from '../../components/InlineError.tsx';
 import { formatDateTime } from '../../lib/format.ts';
 import { useTRPC } from '../../trpc/context.ts';
@@ -79,38 +80,28 @@ export function ApiTokensSection() {
       ) : tokens.data.length === 0 ? (
         <p className="muted">No tokens yet.</p>
       ) : (
-        <table className="table" data-testid="tokens">
-          <thead>
-            <tr>
-              <th>Name</th>
-              <th>Starts with</th>
-              <th>Created</th>
-              <th>Last used</th>
-              <th>State</th>
-              <th />
-            </tr>
-          </thead>
-          <tbody>
-            {tokens.data.map((t) => (
-              <tr key={t.id} data-testid="token-row">
-                <td>{t.name}</td>
-                <td>
-                  <code>{t.prefix}…</code>
-                </td>
-                <td>{formatDateTime(t.createdAt)}</td>
-                <td>{t.lastUsedAt ? formatDateTime(t.lastUsedAt) : 'never'}</td>
-                <td>{tokenState(t)}</td>
-                <td className="row-actions">
-                  {t.revokedAt ? null : (
-                    <button type="button" className="button small danger" onClick={() => revoke.mutate({ tokenId: t.id })} disabled={revoke.isPending} data-testid="revoke-token">
-                      Revoke
-                    </button>
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <DataTable
+          rows={tokens.data}
+          columns={[
+            { header: 'Name', cell: (t) => t.name },
+            { header: 'Starts with', cell: (t) => <code>{t.prefix}…</code> },
+            { header: 'Created', cell: (t) => formatDateTime(t.createdAt) },
+            { header: 'Last used', cell: (t) => (t.lastUsedAt ? formatDateTime(t.lastUsedAt) : 'never') },
+            { header: 'State', cell: tokenState },
+            {
+              className: 'row-actions',
+              cell: (t) =>
+                t.revokedAt ? null : (
+                  <button type="button" className="button small danger" onClick={() => revoke.mutate({ tokenId: t.id })} disabled={revoke.isPending} data-testid="revoke-token">
+                    Revoke
+                  </button>
+                ),
+            },
+          ]}
+          rowKey={(t) => t.id}
+          testId="tokens"
+          rowTestId="token-row"
+        />
       )}
       <InlineError message={revoke.error?.message} />
     </section>

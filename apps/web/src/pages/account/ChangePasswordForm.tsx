@@ -3,7 +3,7 @@ import { useState, type FormEvent } from 'react';
 import { InlineError } from '../../components/InlineError.tsx';
 import { passwordProblem } from '../../lib/password.ts';
 import { useTRPC } from '../../trpc/context.ts';
-import { NewPasswordField } from '../auth/AuthFields.tsx';
+import { CurrentPasswordField, NewPasswordField } from '../auth/AuthFields.tsx';
 
 /** The current password, then the new one; other sessions are signed out by the server. */
 export function ChangePasswordForm() {
@@ -35,18 +35,7 @@ export function ChangePasswordForm() {
     <section className="card" aria-label="Change password">
       <h2>Change password</h2>
       <form className="stack-form" onSubmit={onSubmit}>
-        <div className="field">
-          <label htmlFor="current-password">Current password</label>
-          <input
-            id="current-password"
-            type="password"
-            autoComplete="current-password"
-            value={current}
-            onChange={(e) => setCurrent(e.target.value)}
-            required
-            data-testid="current-password"
-          />
-        </div>
+        <CurrentPasswordField id="current-password" label="Current password" value={current} onChange={setCurrent} testId="current-password" />
         <NewPasswordField id="new-password" label="New password" value={next} onChange={setNext} testId="new-password" />
         <InlineError message={problem ?? change.error?.message} testId="password-error" />
         {change.isSuccess ? (

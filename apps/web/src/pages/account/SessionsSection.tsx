@@ -1,4 +1,5 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { DataTable } from '../../components/DataTable.tsx';
 import { InlineError } from '../../components/InlineError.tsx';
 import { formatDateTime } from '../../lib/format.ts';
 import { useTRPC } from '../../trpc/context.ts';
@@ -22,47 +23,40 @@ export function SessionsSection() {
       ) : sessions.isError ? (
         <InlineError message={sessions.error.message} />
       ) : (
-        <table className="table" data-testid="sessions">
-          <thead>
-            <tr>
-              <th>Browser</th>
-              <th>Address</th>
-              <th>Signed in</th>
-              <th>Last seen</th>
-              <th>Expires</th>
-              <th />
-            </tr>
-          </thead>
-          <tbody>
-            {sessions.data.map((s) => (
-              <tr key={s.id} data-testid="session-row" data-current={s.current}>
-                <td className="wrap">
+        <DataTable
+          rows={sessions.data}
+          columns={[
+            {
+              header: 'Browser',
+              className: 'wrap',
+              cell: (s) => (
+                <>
                   {s.userAgent ?? <span className="muted">unknown</span>}
                   {s.current ? <span className="tag">this session</span> : null}
-                </td>
-                <td>{s.ip ?? '—'}</td>
-                <td>{formatDateTime(s.createdAt)}</td>
-                <td>{formatDateTime(s.lastSeenAt)}</td>
-                <td>{formatDateTime(s.expiresAt)}</td>
-                <td className="row-actions">
-                  {s.current ? (
-                    <span className="muted small">Sign out to end it</span>
-                  ) : (
-                    <button
-                      type="button"
-                      className="button small danger"
-                      onClick={() => revoke.mutate({ sessionId: s.id })}
-                      disabled={revoke.isPending}
-                      data-testid="revoke-session"
-                    >
-                      Revoke
-                    </button>
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+                </>
+              ),
+            },
+            { header: 'Address', cell: (s) => s.ip ?? '—' },
+            { header: 'Signed in', cell: (s) => formatDateTime(s.createdAt) },
+            { header: 'Last seen', cell: (s) => formatDateTime(s.lastSeenAt) },
+            { header: 'Expires', cell: (s) => formatDateTime(s.expiresAt) },
+            {
+              className: 'row-actions',
+              cell: (s) =>
+                s.current ? (
+                  <span className="muted small">Sign out to end it</span>
+                ) : (
+                  <button type="button" className="button small danger" onClick={() => revoke.mutate({ sessionId: s.id })} disabled={revoke.isPending} data-testid="revoke-session">
+                    Revoke
+                  </button>
+                ),
+            },
+          ]}
+          rowKey={(s) => s.id}
+          testId="sessions"
+          rowTestId="session-row"
+          rowData={(s) => ({ 'data-current': s.current })}
+        />
       )}
       <InlineError message={revoke.error?.message} />
     </section>

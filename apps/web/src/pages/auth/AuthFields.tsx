@@ -49,3 +49,13 @@ export function NewPasswordField({ id, value, onChange, label = 'Password', test
     </div>
   );
 }
+
+/** A password being typed to prove who one is (sign-in, or before changing it). */
+export function CurrentPasswordField({ id, value, onChange, label, testId }: TextProps & { label: string; testId: string }) {
+  return (
+    <div className="field">
+      <label htmlFor={id}>{label}</label>
+      <input id={id} type="password" autoComplete="current-password" value={value} onChange={(e) => onChange(e.target.value)} required data-testid={testId} />
+    </div>
+  );
+}

@@ -1,15 +1,14 @@
 import { useMutation, useQuery } from '@tanstack/react-query';
-import { useState, type FormEvent } from 'react';
+import { useState } from 'react';
 import type { AuthUser } from '@chorus/api/schemas';
 import { InlineError } from '../../components/InlineError.tsx';
 import { homeHref, ROLE_DESCRIPTION, ROLE_LABEL } from '../../auth/permissions.ts';
 import { useSessionTransitions } from '../../auth/session.ts';
 import { formatDateTime } from '../../lib/format.ts';
-import { passwordProblem } from '../../lib/password.ts';
 import { navigate } from '../../router/hashRouter.ts';
 import { useTRPC } from '../../trpc/context.ts';
+import { AccountForm } from './AccountForm.tsx';
 import { AuthCard } from './AuthCard.tsx';
-import { EmailField, NameField, NewPasswordField } from './AuthFields.tsx';
 
 /** An invite link: says what it offers, then creates the account and signs it in. */
 export function InvitePage({ token, signedInAs }: { token: string | null; signedInAs: AuthUser | null }) {
@@ -29,10 +28,6 @@ function InviteAcceptance({ token, signedInAs }: { token: string; signedInAs: Au
   const [accepted, setAccepted] = useState(false);
   // Not refetched once used: it would only say "already used".
   const invite = useQuery(trpc.auth.invite.queryOptions({ inviteToken: token }, { enabled: !accepted, staleTime: Infinity }));
-  const [emailInput, setEmail] = useState('');
-  const [name, setName] = useState('');
-  const [password, setPassword] = useState('');
-  const [problem, setProblem] = useState<string | null>(null);
   const accept = useMutation(
     trpc.auth.acceptInvite.mutationOptions({
       onSuccess: async (user) => {
@@ -59,15 +54,6 @@ function InviteAcceptance({ token, signedInAs }: { token: string; signedInAs: Au
   }
 
   const offer = invite.data;
-  const email = offer.email ?? emailInput;
-  const onSubmit = (e: FormEvent<HTMLFormElement>): void => {
-    e.preventDefault();
-    const tooWeak = passwordProblem(password);
-    setProblem(tooWeak);
-    if (tooWeak) return;
-    accept.mutate({ inviteToken: token, email, name, password });
-  };
-
   return (
     <AuthCard title="Join Chorus" testId="invite-page">
       <p data-testid="invite-offer">
@@ -79,15 +65,18 @@ function InviteAcceptance({ token, signedInAs }: { token: string; signedInAs: Au
           You are signed in as {signedInAs.name}. Accepting creates a new account and signs you in as it.
         </p>
       ) : null}
-      <form className="auth-form" onSubmit={onSubmit} aria-label="Accept the invite">
-        <EmailField id="invite-email" value={email} onChange={setEmail} readOnly={offer.email !== null} autoFocus={offer.email === null} />
-        <NameField id="invite-name" value={name} onChange={setName} />
-        <NewPasswordField id="invite-password" value={password} onChange={setPassword} />
-        <InlineError message={problem ?? accept.error?.message} testId="invite-error" />
-        <button type="submit" className="button primary" disabled={accept.isPending} data-testid="invite-submit">
-          {accept.isPending ? 'Creating your account…' : 'Create account and sign in'}
-        </button>
-      </form>
+      <AccountForm
+        idPrefix="invite"
+        label="Accept the invite"
+        fixedEmail={offer.email}
+        pending={accept.isPending}
+        serverError={accept.error?.message}
+        errorTestId="invite-error"
+        submitTestId="invite-submit"
+        submitLabel="Create account and sign in"
+        pendingLabel="Creating your account…"
+        onSubmit={(details) => accept.mutate({ inviteToken: token, ...details })}
+      />
     </AuthCard>
   );
 }

@@ -5,7 +5,7 @@ import { useSessionTransitions } from '../../auth/session.ts';
 import { safeReturnPath } from '../../router/hashRouter.ts';
 import { useTRPC } from '../../trpc/context.ts';
 import { AuthCard } from './AuthCard.tsx';
-import { EmailField } from './AuthFields.tsx';
+import { CurrentPasswordField, EmailField } from './AuthFields.tsx';
 
 /** Email + password; on success the gate sends the person back to where they were going. */
 export function LoginPage({ next }: { next: string | null }) {
@@ -26,18 +26,7 @@ export function LoginPage({ next }: { next: string | null }) {
       {returning ? <p className="muted">Sign in to continue where you were going.</p> : null}
       <form className="auth-form" onSubmit={onSubmit} aria-label="Sign in">
         <EmailField id="login-email" value={email} onChange={setEmail} autoFocus />
-        <div className="field">
-          <label htmlFor="login-password">Password</label>
-          <input
-            id="login-password"
-            type="password"
-            autoComplete="current-password"
-            value={password}
-            onChange={(e) => setPassword(e.target.value)}
-            required
-            data-testid="password-input"
-          />
-        </div>
+        <CurrentPasswordField id="login-password" label="Password" value={password} onChange={setPassword} testId="password-input" />
         <InlineError message={login.error?.message} testId="login-error" />
         <button type="submit" className="button primary" disabled={login.isPending} data-testid="login-submit">
           {login.isPending ? 'Signing in…' : 'Sign in'}

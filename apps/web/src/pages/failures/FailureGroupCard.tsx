@@ -1,6 +1,6 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
-import { jobErrorCodeSchema, type FailureGroupInfo } from '@chorus/api/schemas';
+import type { FailureGroupInfo } from '@chorus/api/schemas';
 import { InlineError } from '../../components/InlineError.tsx';
 import { formatDateTime } from '../../lib/format.ts';
 import { jobErrorText } from '../../lib/labels.ts';
@@ -11,18 +11,12 @@ import { ResolveForm } from './ResolveForm.tsx';
 import { RetryOutcome } from './RetryOutcome.tsx';
 import { useRetryFailures } from './useRetryFailures.ts';
 
-/** The code's meaning from the shared list (failures.groups sends the code as a plain string). */
-function groupErrorText(group: FailureGroupInfo): { label: string; hint: string } {
-  const code = jobErrorCodeSchema.safeParse(group.code);
-  return code.success ? jobErrorText(code.data, group.hint) : { label: 'Unknown error code', hint: group.hint ?? '' };
-}
-
 const STATE_LABEL: Record<FailureGroupInfo['state'], string> = { open: 'Open', resolved: 'Resolved', ignored: 'Ignored' };
 
 /** One cause of failure: what it is, how often and for whom, how its retries went, and what to do. */
 export function FailureGroupCard({ group }: { group: FailureGroupInfo }) {
   const [showRuns, setShowRuns] = useState(false);
-  const text = groupErrorText(group);
+  const text = jobErrorText(group.code, group.hint);
   return (
     <article className="card failure-group" data-testid="failure-group" data-fingerprint={group.fingerprint} data-code={group.code} data-state={group.state}>
       <header className="failure-head">
@@ -147,7 +141,7 @@ function GroupActions({ group }: { group: FailureGroupInfo }) {
       </div>
       {resolving ? <ResolveForm pending={resolve.isPending} onResolve={(note) => resolve.mutate({ fingerprint, ...(note ? { note } : {}) })} onCancel={() => setResolving(false)} /> : null}
       <InlineError message={retry.error?.message ?? resolve.error?.message ?? setState.error?.message} testId="group-action-error" />
-      {retry.data ? <RetryOutcome outcome={retry.data} /> : null}
+      {retry.data ? <RetryOutcome outcome={retry.data} pending={retry.isPending} onRetryAgain={(jobIds) => retry.mutate({ jobIds, seed: retry.variables?.seed ?? 'same', again: true })} /> : null}
     </div>
   );
 }

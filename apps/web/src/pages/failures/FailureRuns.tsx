@@ -1,6 +1,6 @@
 import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
-import { jobStatusSchema } from '@chorus/api/schemas';
+import type { JobStatus } from '@chorus/api/schemas';
 import { InlineError } from '../../components/InlineError.tsx';
 import { StatusBadge } from '../../components/StatusBadge.tsx';
 import { excerpt, formatDateTime } from '../../lib/format.ts';
@@ -47,7 +47,7 @@ export function FailureRuns({ fingerprint }: { fingerprint: string }) {
         </button>
       </div>
       <InlineError message={retry.error?.message} />
-      {retry.data ? <RetryOutcome outcome={retry.data} /> : null}
+      {retry.data ? <RetryOutcome outcome={retry.data} pending={retry.isPending} onRetryAgain={(jobIds) => retry.mutate({ jobIds, seed: retry.variables?.seed ?? 'same', again: true })} /> : null}
       <table className="table">
         <thead>
           <tr>
@@ -100,12 +100,11 @@ export function FailureRuns({ fingerprint }: { fingerprint: string }) {
   );
 }
 
-/** One retry of a run, by its status (failures.runs sends the stored status as a plain string). */
-function RetryLink({ id, status }: { id: string; status: string }) {
-  const known = jobStatusSchema.safeParse(status);
+/** One retry of a run, by its status. */
+function RetryLink({ id, status }: { id: string; status: JobStatus }) {
   return (
     <a href={hrefs.job(id)} title={id} data-testid="run-retry" data-status={status}>
-      {known.success ? <StatusBadge status={known.data} /> : status}
+      <StatusBadge status={status} />
     </a>
   );
 }

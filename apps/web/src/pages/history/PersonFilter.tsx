@@ -2,7 +2,7 @@ import { useQuery } from '@tanstack/react-query';
 import { useCurrentUser } from '../../auth/CurrentUser.ts';
 import { useTRPC } from '../../trpc/context.ts';
 
-/** "mine", "everyone", or one person's id (the team's names from auth.people). */
+/** "mine", "everyone", or one person's id (everyone with an account, from auth.people). */
 export type PersonChoice = string;
 
 export function PersonFilter({ value, onChange }: { value: PersonChoice; onChange: (value: PersonChoice) => void }) {
@@ -20,7 +20,7 @@ export function PersonFilter({ value, onChange }: { value: PersonChoice; onChang
           <optgroup label="A person">
             {others.map((p) => (
               <option key={p.id} value={p.id}>
-                {p.name}
+                {p.active ? p.name : `${p.name} (deactivated)`}
               </option>
             ))}
           </optgroup>

@@ -1,7 +1,7 @@
 import { hashKey, useInfiniteQuery, useQueryClient } from '@tanstack/react-query';
 import { useSubscription } from '@trpc/tanstack-react-query';
 import { useRef } from 'react';
-import { applyJobChange, type JobListFilter } from '../../lib/jobListCache.ts';
+import { applyJobChange, removeJob, type JobListFilter } from '../../lib/jobListCache.ts';
 import { useTRPC } from '../../trpc/context.ts';
 
 const PAGE_SIZE = 20;
@@ -9,7 +9,7 @@ const PAGE_SIZE = 20;
 /**
  * The history list: pages from job.list (newest first, "Load more" via nextCursor), kept
  * live by job.onChange, which patches rows in the React Query cache as jobs are created
- * and progress.
+ * and progress, and drops them when they are deleted.
  */
 export function useLiveJobList(filter: JobListFilter) {
   const trpc = useTRPC();
@@ -30,6 +30,12 @@ export function useLiveJobList(filter: JobListFilter) {
       },
       onData: (change) => {
         queryClient.setQueryData(listOptions.queryKey, (data) => applyJobChange(data, change, filter));
+        if (change.kind === 'deleted') {
+          // Gone for every filter, and its page would now answer "does not exist".
+          queryClient.setQueriesData({ queryKey: trpc.job.list.pathKey() }, (data: Parameters<typeof removeJob>[0]) => removeJob(data, change.job.id));
+          queryClient.removeQueries({ queryKey: trpc.job.get.queryKey({ id: change.job.id }) });
+          return;
+        }
         // Lists under other filters are refetched when next shown.
         void queryClient.invalidateQueries({
           queryKey: trpc.job.list.pathKey(),

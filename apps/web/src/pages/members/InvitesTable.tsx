@@ -1,8 +1,10 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import type { InviteInfo } from '@chorus/api/schemas';
 import { ROLE_LABEL } from '../../auth/permissions.ts';
+import { DataTable } from '../../components/DataTable.tsx';
 import { InlineError } from '../../components/InlineError.tsx';
 import { formatDateTime } from '../../lib/format.ts';
+import { MEMBERS_POLL_MS } from './MembersTable.tsx';
 import { useTRPC } from '../../trpc/context.ts';
 
 type InviteState = 'open' | 'used' | 'revoked' | 'expired';
@@ -18,7 +20,7 @@ function inviteState(invite: InviteInfo, now = Date.now()): InviteState {
 export function InvitesTable() {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
-  const invites = useQuery(trpc.members.invites.queryOptions());
+  const invites = useQuery(trpc.members.invites.queryOptions(undefined, { refetchInterval: MEMBERS_POLL_MS, refetchOnWindowFocus: true }));
   const revoke = useMutation(
     trpc.members.revokeInvite.mutationOptions({
       onSuccess: () => void queryClient.invalidateQueries({ queryKey: trpc.members.invites.queryKey() }),
@@ -35,49 +37,37 @@ export function InvitesTable() {
       ) : invites.data.length === 0 ? (
         <p className="muted">No invites yet.</p>
       ) : (
-        <table className="table" data-testid="invites">
-          <thead>
-            <tr>
-              <th>Role</th>
-              <th>For</th>
-              <th>Created</th>
-              <th>Expires</th>
-              <th>State</th>
-              <th />
-            </tr>
-          </thead>
-          <tbody>
-            {invites.data.map((invite) => {
-              const state = inviteState(invite);
-              return (
-                <tr key={invite.id} data-testid="invite-row" data-state={state}>
-                  <td>{ROLE_LABEL[invite.role]}</td>
-                  <td>{invite.email ?? <span className="muted">anyone with the link</span>}</td>
-                  <td>
-                    {formatDateTime(invite.createdAt)} <span className="muted small">by {invite.createdBy}</span>
-                  </td>
-                  <td>{formatDateTime(invite.expiresAt)}</td>
-                  <td>
-                    <span className={`tag state-${state}`}>{state}</span>
-                  </td>
-                  <td className="row-actions">
-                    {state === 'open' ? (
-                      <button
-                        type="button"
-                        className="button small danger"
-                        onClick={() => revoke.mutate({ inviteId: invite.id })}
-                        disabled={revoke.isPending}
-                        data-testid="revoke-invite"
-                      >
-                        Withdraw
-                      </button>
-                    ) : null}
-                  </td>
-                </tr>
-              );
-            })}
-          </tbody>
-        </table>
+        <DataTable
+          // The state is read once per row, so its cells agree even at the moment of expiry.
+          rows={invites.data.map((invite) => ({ invite, state: inviteState(invite) }))}
+          columns={[
+            { header: 'Role', cell: ({ invite }) => ROLE_LABEL[invite.role] },
+            { header: 'For', cell: ({ invite }) => invite.email ?? <span className="muted">anyone with the link</span> },
+            {
+              header: 'Created',
+              cell: ({ invite }) => (
+                <>
+                  {formatDateTime(invite.createdAt)} <span className="muted small">by {invite.createdBy}</span>
+                </>
+              ),
+            },
+            { header: 'Expires', cell: ({ invite }) => formatDateTime(invite.expiresAt) },
+            { header: 'State', cell: ({ state }) => <span className={`tag state-${state}`}>{state}</span> },
+            {
+              className: 'row-actions',
+              cell: ({ invite, state }) =>
+                state === 'open' ? (
+                  <button type="button" className="button small danger" onClick={() => revoke.mutate({ inviteId: invite.id })} disabled={revoke.isPending} data-testid="revoke-invite">
+                    Withdraw
+                  </button>
+                ) : null,
+            },
+          ]}
+          rowKey={({ invite }) => invite.id}
+          testId="invites"
+          rowTestId="invite-row"
+          rowData={({ state }) => ({ 'data-state': state })}
+        />
       )}
       <InlineError message={revoke.error?.message} />
     </section>

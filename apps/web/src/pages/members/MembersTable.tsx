@@ -6,12 +6,16 @@ import { InlineError } from '../../components/InlineError.tsx';
 import { formatDateTime } from '../../lib/format.ts';
 import { useTRPC } from '../../trpc/context.ts';
 
+/** How often the Members page re-reads people and invites (cheap admin-only queries). */
+export const MEMBERS_POLL_MS = 5_000;
+
 /** Everyone with an account: change a role, deactivate (signs them out at once) or reactivate. */
 export function MembersTable() {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const me = useCurrentUser();
-  const members = useQuery(trpc.members.list.queryOptions());
+  // Polled while open: people who accept an invite (in their own browser) appear without a reload.
+  const members = useQuery(trpc.members.list.queryOptions(undefined, { refetchInterval: MEMBERS_POLL_MS, refetchOnWindowFocus: true }));
   const onSuccess = (): void => {
     void queryClient.invalidateQueries({ queryKey: trpc.members.list.queryKey() });
     void queryClient.invalidateQueries({ queryKey: trpc.auth.people.queryKey() });

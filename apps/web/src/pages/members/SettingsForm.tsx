@@ -1,6 +1,6 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
-import type { WorkspaceSettings } from '@chorus/api/schemas';
+import { SETTING_LIMITS, type WorkspaceSettings } from '@chorus/api/schemas';
 import { InlineError } from '../../components/InlineError.tsx';
 import { useTRPC } from '../../trpc/context.ts';
 
@@ -16,21 +16,25 @@ const toDraft = (s: WorkspaceSettings): Draft => ({
   retentionDays: String(s.retentionDays),
 });
 
-/** A whole number ≥ 0, or null. */
-function wholeNumber(raw: string): number | null {
+/** A whole number from 0 to max, or null. */
+function wholeNumber(raw: string, max: number): number | null {
   const n = Number(raw.trim());
-  return raw.trim() !== '' && Number.isInteger(n) && n >= 0 ? n : null;
+  return raw.trim() !== '' && Number.isInteger(n) && n >= 0 && n <= max ? n : null;
 }
 
+const MAX_MB = SETTING_LIMITS.uploadBytesPerMember.max / MB;
+
 function fromDraft(d: Draft): { ok: true; settings: WorkspaceSettings } | { ok: false; message: string } {
-  const jobsPerMinute = wholeNumber(d.jobsPerMinute);
-  const uploadsPerHour = wholeNumber(d.uploadsPerHour);
-  const retentionDays = wholeNumber(d.retentionDays);
+  const jobsPerMinute = wholeNumber(d.jobsPerMinute, SETTING_LIMITS.jobsPerMinute.max);
+  const uploadsPerHour = wholeNumber(d.uploadsPerHour, SETTING_LIMITS.uploadsPerHour.max);
+  const retentionDays = wholeNumber(d.retentionDays, SETTING_LIMITS.retentionDays.max);
   const mb = Number(d.uploadBytesPerMember.trim());
-  if (jobsPerMinute === null) return { ok: false, message: 'Jobs per minute must be a whole number, 0 or more.' };
-  if (uploadsPerHour === null) return { ok: false, message: 'Uploads per hour must be a whole number, 0 or more.' };
-  if (d.uploadBytesPerMember.trim() === '' || !Number.isFinite(mb) || mb < 0) return { ok: false, message: 'Upload storage must be a number of MB, 0 or more.' };
-  if (retentionDays === null) return { ok: false, message: 'Keep jobs for must be a whole number of days, 0 or more.' };
+  if (jobsPerMinute === null) return { ok: false, message: `Jobs per minute must be a whole number from 0 to ${SETTING_LIMITS.jobsPerMinute.max} (0 = no limit).` };
+  if (uploadsPerHour === null) return { ok: false, message: `Uploads per hour must be a whole number from 0 to ${SETTING_LIMITS.uploadsPerHour.max} (0 = no limit).` };
+  if (d.uploadBytesPerMember.trim() === '' || !Number.isFinite(mb) || mb < 0 || mb > MAX_MB) {
+    return { ok: false, message: `Upload storage must be a number of MB from 0 to ${MAX_MB} (0 = no limit).` };
+  }
+  if (retentionDays === null) return { ok: false, message: `Keep jobs for must be a whole number of days from 0 to ${SETTING_LIMITS.retentionDays.max} (0 = forever).` };
   return { ok: true, settings: { jobsPerMinute, uploadsPerHour, uploadBytesPerMember: Math.round(mb * MB), retentionDays } };
 }
 
@@ -91,6 +95,7 @@ function SettingsDraft({ saved }: { saved: WorkspaceSettings }) {
                 id={`setting-${f.key}`}
                 type="number"
                 min={0}
+                max={f.key === 'uploadBytesPerMember' ? MAX_MB : SETTING_LIMITS[f.key].max}
                 step={f.key === 'uploadBytesPerMember' ? 'any' : 1}
                 value={draft[f.key]}
                 onChange={(e) => {
