@@ -20,8 +20,10 @@ import { idLowerBoundAt, newId } from '../ids.ts';
 import { recordAudit } from '../services/audit-log.ts';
 import { assertJobAccess, assertUploadUse } from '../services/job-access.ts';
 import { deleteJob } from '../services/job-deletion.ts';
+import { isUniqueViolation } from '../auth/auth-service.ts';
+import { earlierSubmission, submissionKey, type SubmissionKey } from '../services/idempotent-submission.ts';
 import { checkJobInput } from '../services/job-rules.ts';
-import { loadJobSummaries, loadJobSummary } from '../services/job-summary.ts';
+import { loadJobSummaries, loadJobSummary, queuePositionOf } from '../services/job-summary.ts';
 import { KeyedLock } from '../services/keyed-lock.ts';
 import { announceQueuePositions } from '../services/queue-positions.ts';
 import { loadSettings } from '../services/workspace-settings.ts';
@@ -74,15 +76,37 @@ export function inputsOf(job: Job, seed: number): CreateJobInput {
   };
 }
 
-export function submitJob(ctx: AuthedContext, input: CreateJobInput, parent: ParentLink | null, opts: { skipRateLimit?: boolean } = {}) {
+export interface SubmitOptions {
+  /** An admin's bulk retry of a failure group is not a member's burst of submissions. */
+  skipRateLimit?: boolean;
+  /** The client's request id: the same request again returns the job it created. */
+  key?: SubmissionKey | null;
+}
+
+export function submitJob(ctx: AuthedContext, input: CreateJobInput, parent: ParentLink | null, opts: SubmitOptions = {}) {
   return submissions.run(ctx.user.id, async () => {
-    // An admin's bulk retry of a failure group is not a member's burst of submissions.
+    const key = opts.key ?? null;
+    // Checked before the rate limit: answering a retry of a lost answer submits nothing new.
+    const earlier = key ? await earlierSubmission(ctx.db, ctx.user.id, key) : null;
+    if (earlier) return submitted(ctx, earlier);
     if (!opts.skipRateLimit) await assertUnderJobLimit(ctx);
-    return insertJob(ctx, input, parent);
+    try {
+      return await insertJob(ctx, input, parent, key);
+    } catch (err) {
+      // The same key inserted a moment ago by another server process: that job is the answer.
+      const winner = key && isUniqueViolation(err) ? await earlierSubmission(ctx.db, ctx.user.id, key) : null;
+      if (winner) return submitted(ctx, winner);
+      throw err;
+    }
   });
 }
 
-async function insertJob(ctx: AuthedContext, input: CreateJobInput, parent: ParentLink | null) {
+/** What job.create answers, for a job that already exists. */
+async function submitted(ctx: AuthedContext, job: Job) {
+  return { id: job.id, seed: job.seed, status: job.status as JobStatus, queuePosition: await queuePositionOf(ctx.db, job) };
+}
+
+async function insertJob(ctx: AuthedContext, input: CreateJobInput, parent: ParentLink | null, key: SubmissionKey | null) {
   const parentId = parent?.id ?? null;
   const checked = await checkJobInput(ctx.db, ctx.engines, input);
   // A re-run or retry copies its inputs from a job the caller may read (inputsOf), so it may
@@ -112,6 +136,8 @@ async function insertJob(ctx: AuthedContext, input: CreateJobInput, parent: Pare
       engineVersion: checked.engine.version,
       deterministic: checked.engine.reproducible,
       status: 'queued',
+      clientRequestId: key?.clientRequestId ?? null,
+      clientRequestHash: key?.requestHash ?? null,
     },
     (position): JobEventBody[] => [
       { type: 'status', status: 'queued', queuePosition: position },
@@ -173,7 +199,7 @@ function isForeignKeyViolation(err: unknown): boolean {
 }
 
 export const jobRouter = createRouter({
-  create: memberProcedure.input(createJobInputSchema).mutation(({ ctx, input }) => submitJob(ctx, input, null)),
+  create: memberProcedure.input(createJobInputSchema).mutation(({ ctx, input }) => submitJob(ctx, input, null, { key: submissionKey('create', input) })),
 
   get: viewerProcedure.input(getJobInputSchema).query(async ({ ctx, input }) => {
     const job = await findJobOrThrow(ctx, input.id);
@@ -206,7 +232,7 @@ export const jobRouter = createRouter({
     const parent = await findJobOrThrow(ctx, input.id);
     assertJobAccess(ctx.user, parent, 'rerun');
     const seed = input.seed === 'same' ? parent.seed : input.seed === 'random' ? drawSeed() : input.seed;
-    return submitJob(ctx, inputsOf(parent, seed), { id: parent.id, relation: 'rerun' });
+    return submitJob(ctx, inputsOf(parent, seed), { id: parent.id, relation: 'rerun' }, { key: submissionKey('rerun', input) });
   }),
 
   cancel: memberProcedure.input(cancelJobInputSchema).mutation(async ({ ctx, input }) => {

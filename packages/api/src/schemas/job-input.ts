@@ -2,6 +2,14 @@ import { z } from 'zod';
 import { jobIdSchema, jobModeSchema, jobStatusSchema, seedSchema, speedSchema, wellFormedText } from './common.ts';
 
 /**
+ * A client's id for one submission: sending the same request again with it (after a lost
+ * answer) returns the job it created instead of a second one.
+ */
+export const clientRequestIdSchema = z
+  .string({ error: 'clientRequestId must be a string.' })
+  .regex(/^[A-Za-z0-9_-]{8,64}$/, 'clientRequestId must be 8 to 64 letters, digits, "-" or "_" (a UUID works).');
+
+/**
  * job.create input. Shape only; per-mode rules and engine limits (text length, speakers)
  * are checked against the engine's declared capabilities in the router, which knows them.
  */
@@ -16,6 +24,7 @@ export const createJobInputSchema = z.object({
   speed: speedSchema.optional(),
   seed: seedSchema.optional(),
   engineId: wellFormedText('engineId', 100).optional(),
+  clientRequestId: clientRequestIdSchema.optional(),
 });
 export type CreateJobInput = z.infer<typeof createJobInputSchema>;
 
@@ -38,6 +47,7 @@ export const rerunJobInputSchema = z.object({
       error: `Seed must be "same", "random" or an integer from 0 to 4294967295.`,
     })
     .default('same'),
+  clientRequestId: clientRequestIdSchema.optional(),
 });
 export type RerunJobInput = z.infer<typeof rerunJobInputSchema>;
 

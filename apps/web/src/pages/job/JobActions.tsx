@@ -5,6 +5,7 @@ import { canManageJob, canRerun } from '../../auth/permissions.ts';
 import { ConfirmButton } from '../../components/ConfirmButton.tsx';
 import { InlineError } from '../../components/InlineError.tsx';
 import { removeJob } from '../../lib/jobListCache.ts';
+import { useSubmissionId } from '../../lib/submissionId.ts';
 import { hrefs, navigate } from '../../router/hashRouter.ts';
 import { useTRPC } from '../../trpc/context.ts';
 
@@ -17,7 +18,16 @@ export function JobActions({ job, status }: { job: JobSummary; status: JobStatus
   const queryClient = useQueryClient();
   const user = useCurrentUser();
   const cancel = useMutation(trpc.job.cancel.mutationOptions());
-  const rerun = useMutation(trpc.job.rerun.mutationOptions({ onSuccess: (created) => navigate(hrefs.job(created.id)) }));
+  const submission = useSubmissionId();
+  const rerun = useMutation(
+    trpc.job.rerun.mutationOptions({
+      onSuccess: (created) => {
+        submission.succeeded();
+        navigate(hrefs.job(created.id));
+      },
+    }),
+  );
+  const rerunWith = (seed: 'same' | 'random'): void => rerun.mutate({ id: job.id, seed, clientRequestId: submission.idFor({ id: job.id, seed }) });
   const remove = useMutation(
     trpc.job.delete.mutationOptions({
       onSuccess: () => {
@@ -42,10 +52,10 @@ export function JobActions({ job, status }: { job: JobSummary; status: JobStatus
       ) : null}
       {mayRerun ? (
         <>
-          <button type="button" className="button" onClick={() => rerun.mutate({ id: job.id, seed: 'same' })} disabled={rerun.isPending} data-testid="rerun-same">
+          <button type="button" className="button" onClick={() => rerunWith('same')} disabled={rerun.isPending} data-testid="rerun-same">
             Re-run same seed
           </button>
-          <button type="button" className="button" onClick={() => rerun.mutate({ id: job.id, seed: 'random' })} disabled={rerun.isPending} data-testid="rerun-new">
+          <button type="button" className="button" onClick={() => rerunWith('random')} disabled={rerun.isPending} data-testid="rerun-new">
             Re-run new seed
           </button>
         </>

@@ -6,6 +6,7 @@ import { InlineError } from '../../components/InlineError.tsx';
 import { countChars } from '../../lib/format.ts';
 import { MODE_FIELDS } from '../../lib/labels.ts';
 import { parseSeed } from '../../lib/seed.ts';
+import { useSubmissionId } from '../../lib/submissionId.ts';
 import { hrefs, navigate } from '../../router/hashRouter.ts';
 import { useTRPC } from '../../trpc/context.ts';
 import { EnginePicker } from './EnginePicker.tsx';
@@ -39,9 +40,13 @@ export function NewJobForm({ engines, engine, onEngineChange }: Props) {
   const reference = useReferenceUpload();
   const [attempted, setAttempted] = useState(false);
 
+  const submission = useSubmissionId();
   const create = useMutation(
     trpc.job.create.mutationOptions({
-      onSuccess: (job) => navigate(hrefs.job(job.id)),
+      onSuccess: (job) => {
+        submission.succeeded();
+        navigate(hrefs.job(job.id));
+      },
     }),
   );
 
@@ -79,7 +84,7 @@ export function NewJobForm({ engines, engine, onEngineChange }: Props) {
       ...(fields.instruct ? { instruct } : {}),
       ...(fields.speaker ? { speakerId } : {}),
     };
-    create.mutate(input);
+    create.mutate({ ...input, clientRequestId: submission.idFor(input) });
   };
 
   return (
