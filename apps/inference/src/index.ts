@@ -10,7 +10,7 @@ export * from './audio/decode.ts';
 export * from './audio/prompt-validation.ts';
 export { createBuiltinEngine, BUILTIN_ENGINE_INFO, type BuiltinEngineOptions } from './engines/builtin/index.ts';
 export * from './engines/config.ts';
-export { createEngines } from './engines/create-engines.ts';
+export { createEngines, type EngineRuntime } from './engines/create-engines.ts';
 export { createCommandEngine, commandEngineInfo, COMMAND_ENGINE_STAGES, type CommandJobDocument } from './engines/command/index.ts';
 export { createCosyVoiceHttpEngine, COSYVOICE_HTTP_STAGES } from './engines/cosyvoice-http/index.ts';
 export { createCosyVoiceTritonEngine, COSYVOICE_TRITON_STAGES } from './engines/cosyvoice-triton/index.ts';

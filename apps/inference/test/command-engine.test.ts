@@ -32,6 +32,9 @@ const PY_ENV = { PYTHONPATH: FAKE_COSYVOICE, PYTHONDONTWRITEBYTECODE: '1' };
 // ---------------------------------------------------------------------------------------
 // Helpers
 
+/** The data directory's scratch space for these runs (a real Chorus passes `<dataDir>/scratch`). */
+const scratchDir = fs.mkdtempSync(path.join(os.tmpdir(), 'chorus-scratch-'));
+
 const engines: Engine[] = [];
 afterEach(async () => {
   await Promise.all(engines.splice(0).map((e) => e.close?.()));
@@ -39,7 +42,7 @@ afterEach(async () => {
 
 function engineFor(fields: Record<string, unknown>): Engine {
   const config: CommandEngineConfig = commandEngineConfigSchema.parse({ id: 'cmd', kind: 'command', killGraceMs: 1000, ...fields });
-  const engine = createCommandEngine(config);
+  const engine = createCommandEngine(config, { scratchDir });
   engines.push(engine);
   return engine;
 }
@@ -412,7 +415,9 @@ describe('command engine: other commands', () => {
       sample_rate: 24000,
     });
     expect(promptRate).toBe(44100);
-    expect(fs.existsSync(path.dirname(job!.prompt_wav!))).toBe(false); // scratch dir removed
+    // The voice was written inside the scratch dir it was given (not the shared temp dir), then removed.
+    expect(path.dirname(path.dirname(job!.prompt_wav!))).toBe(scratchDir);
+    expect(fs.existsSync(path.dirname(job!.prompt_wav!))).toBe(false);
 
     expect(stages(events)).toEqual(['load_model', 'synthesis', 'encoding']);
     const all = logs(events);

@@ -30,7 +30,7 @@ const tone = (sampleRate: number, seconds: number): PromptAudio => {
 };
 
 async function failingRunLogs(fields: Record<string, unknown>, text: string): Promise<string[]> {
-  const engine = createCommandEngine(commandEngineConfigSchema.parse({ id: 'cmd', kind: 'command', killGraceMs: 1000, generation: 2, model: 'CosyVoice2-0.5B', env: PY_ENV, ...fields }));
+  const engine = createCommandEngine(commandEngineConfigSchema.parse({ id: 'cmd', kind: 'command', killGraceMs: 1000, generation: 2, model: 'CosyVoice2-0.5B', env: PY_ENV, ...fields }), { scratchDir: os.tmpdir() });
   engines.push(engine);
   const events: EngineEvent[] = [];
   await expect(engine.run({ mode: 'cross_lingual', text, prompt: tone(16000, 3), speed: 1 }, { seed: 1, signal: new AbortController().signal, emit: (e) => events.push(e) })).rejects.toThrow();
@@ -63,7 +63,7 @@ describe('redactLogMessage on the command engine’s real log lines', () => {
   it('hides the program path and working directory of a command that cannot start', async () => {
     const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'chorus-redact-'));
     fs.rmSync(cwd, { recursive: true });
-    const engine = createCommandEngine(commandEngineConfigSchema.parse({ id: 'cmd', kind: 'command', generation: 2, model: 'm', command: ['/opt/nowhere/bin/python3', RUNNER], cwd }));
+    const engine = createCommandEngine(commandEngineConfigSchema.parse({ id: 'cmd', kind: 'command', generation: 2, model: 'm', command: ['/opt/nowhere/bin/python3', RUNNER], cwd }), { scratchDir: os.tmpdir() });
     engines.push(engine);
     const error = await engine.run({ mode: 'cross_lingual', text: 'Hi.', prompt: tone(16000, 3), speed: 1 }, { seed: 1, signal: new AbortController().signal, emit: () => undefined }).catch((e: unknown) => e);
     // The worker logs a failure as `${stage} failed: ${message}` (worker/run-job.ts).

@@ -16,6 +16,7 @@ import { createJobAudioHandler } from './http/job-audio.ts';
 import { createRequestHandler } from './http/request-router.ts';
 import { createStaticHandler } from './http/static-files.ts';
 import { lockDataDir } from './instance-lock.ts';
+import { removeLeftovers, SCRATCH_DIR } from './storage/leftovers.ts';
 import { createUploadHandler } from './http/uploads.ts';
 import type { Logger } from './logger.ts';
 import { createTrpcErrorLogger } from './trpc-error-log.ts';
@@ -42,7 +43,14 @@ export async function startChorus(config: Config, logger: Logger): Promise<Runni
 async function startLocked(config: Config, logger: Logger, lock: { release(): void }): Promise<RunningChorus> {
   await migrateDatabase(config.databaseUrl);
   const db = await openDb(config.databaseUrl);
-  const engines = await createEngines(config.engines);
+  const leftovers = await removeLeftovers(db, config.dataDir);
+  if (leftovers.scratch + leftovers.partial + leftovers.orphans > 0) {
+    logger.warn(leftovers, 'removed what an interrupted run left in the data directory');
+  }
+  if (!leftovers.ownFiles) {
+    logger.warn({ dataDir: config.dataDir }, 'this data directory was used with another database; files this database does not know are kept (see chorus-storage-id)');
+  }
+  const engines = await createEngines(config.engines, { scratchDir: path.join(config.dataDir, SCRATCH_DIR) });
   // Know which remote engines answer before the worker picks jobs for them.
   await engines.startProbing(config.engineProbeMs);
   const bus = new InProcessEventBus();

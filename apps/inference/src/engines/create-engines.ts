@@ -17,7 +17,13 @@ function withInfo(engine: Engine, info: EngineInfo): Engine {
   };
 }
 
-async function createEngine(config: EngineConfig): Promise<Engine> {
+/** What engines need from the process that runs them. */
+export interface EngineRuntime {
+  /** Scratch space inside the data directory (cleared at start). */
+  scratchDir: string;
+}
+
+async function createEngine(config: EngineConfig, runtime: EngineRuntime): Promise<Engine> {
   switch (config.kind) {
     case 'builtin': {
       // One synthesis thread per job slot, so concurrent jobs really run in parallel.
@@ -25,7 +31,7 @@ async function createEngine(config: EngineConfig): Promise<Engine> {
       return withInfo(engine, { ...engine.info, id: config.id, name: config.name ?? engine.info.name });
     }
     case 'command':
-      return createCommandEngine(config);
+      return createCommandEngine(config, runtime);
     case 'cosyvoice-http':
       return createCosyVoiceHttpEngine(config);
     case 'cosyvoice-triton':
@@ -37,11 +43,11 @@ async function createEngine(config: EngineConfig): Promise<Engine> {
  * Build every configured engine. The default is the one marked `default`, else the built-in
  * engine, else the first listed.
  */
-export async function createEngines(configs: EngineConfig[]): Promise<EngineRegistry> {
+export async function createEngines(configs: EngineConfig[], runtime: EngineRuntime): Promise<EngineRegistry> {
   const defaultId = (configs.find((c) => c.default) ?? configs.find((c) => c.kind === 'builtin') ?? configs[0])?.id;
   const entries = [];
   for (const config of configs) {
-    const engine = await createEngine(config);
+    const engine = await createEngine(config, runtime);
     entries.push({ engine: withInfo(engine, { ...engine.info, default: config.id === defaultId }), concurrency: config.concurrency });
   }
   return new EngineRegistry(entries);

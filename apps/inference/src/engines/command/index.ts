@@ -14,7 +14,15 @@ import { commandCwd, commandEnv, runCommandJob, type RunTracker } from './run.ts
  * Several runs may go at once (the worker enforces `concurrency`); close() ends every
  * running command and waits until its processes are gone.
  */
-export function createCommandEngine(config: CommandEngineConfig): Engine {
+export interface CommandEngineRuntime {
+  /**
+   * Where each job's scratch folder (the prompt WAV: a person's voice) goes: inside Chorus's
+   * own data directory, never the shared temp dir, so start-up can clear what a kill left.
+   */
+  scratchDir: string;
+}
+
+export function createCommandEngine(config: CommandEngineConfig, runtime: CommandEngineRuntime): Engine {
   const info = commandEngineInfo(config);
   /** Aborts for the runs in flight, with their settled promises (close() waits for both). */
   const runs = new Map<AbortController, Promise<unknown>>();
@@ -34,7 +42,7 @@ export function createCommandEngine(config: CommandEngineConfig): Engine {
     async run(input: EngineInput, ctx: EngineRunContext): Promise<EngineOutput> {
       if (closed) throw new EngineError('ENGINE_UNAVAILABLE', `Engine "${config.id}" is shutting down.`, 'Try again in a moment.');
       const own = new AbortController();
-      const result = runCommandJob(config, tracker, input, { ...ctx, signal: AbortSignal.any([ctx.signal, own.signal]) });
+      const result = runCommandJob(config, runtime.scratchDir, tracker, input, { ...ctx, signal: AbortSignal.any([ctx.signal, own.signal]) });
       runs.set(own, result.catch(() => undefined));
       try {
         return await result;

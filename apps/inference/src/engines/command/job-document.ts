@@ -1,5 +1,4 @@
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import type { JobMode } from '@chorus/api/schemas';
 import { encodeWav16 } from '../../audio/wav.ts';
@@ -56,9 +55,10 @@ export interface JobFiles {
   remove(): Promise<void>;
 }
 
-/** Create the scratch directory, write the prompt WAV into it and build the job document. */
-export async function prepareJobFiles(config: CommandEngineConfig, input: EngineInput, seed: number): Promise<JobFiles> {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'chorus-command-'));
+/** Create the job's scratch directory under `scratchDir`, write the prompt WAV into it and build the job document. */
+export async function prepareJobFiles(config: CommandEngineConfig, scratchDir: string, input: EngineInput, seed: number): Promise<JobFiles> {
+  await fs.mkdir(scratchDir, { recursive: true, mode: 0o700 });
+  const dir = await fs.mkdtemp(path.join(scratchDir, 'command-'));
   const remove = (): Promise<void> => fs.rm(dir, { recursive: true, force: true });
   try {
     let promptPath: string | null = null;

@@ -62,10 +62,10 @@ type Ending = { kind: 'exit'; status: ExitStatus } | { kind: 'abort' } | { kind:
  * (SIGTERM, SIGKILL after killGraceMs); a timeout waits until the group is gone before it
  * rejects, so the slot is not reused while the old process still holds the GPU.
  */
-export async function runCommandJob(config: CommandEngineConfig, tracker: RunTracker, input: EngineInput, ctx: EngineRunContext): Promise<EngineOutput> {
+export async function runCommandJob(config: CommandEngineConfig, scratchDir: string, tracker: RunTracker, input: EngineInput, ctx: EngineRunContext): Promise<EngineOutput> {
   const { signal } = ctx;
   if (signal.aborted) throw canceled();
-  const files = await prepareJobFiles(config, input, ctx.seed);
+  const files = await prepareJobFiles(config, scratchDir, input, ctx.seed);
   if (signal.aborted) {
     await files.remove();
     throw canceled();
