@@ -12,5 +12,6 @@ export { createBuiltinEngine, BUILTIN_ENGINE_INFO, type BuiltinEngineOptions } f
 export * from './engines/config.ts';
 export { createEngines, type EngineRuntime } from './engines/create-engines.ts';
 export { createCommandEngine, commandEngineInfo, COMMAND_ENGINE_STAGES, type CommandJobDocument } from './engines/command/index.ts';
+export { killLeftoverCommands } from './engines/command/leftover-commands.ts';
 export { createCosyVoiceHttpEngine, COSYVOICE_HTTP_STAGES } from './engines/cosyvoice-http/index.ts';
 export { createCosyVoiceTritonEngine, COSYVOICE_TRITON_STAGES } from './engines/cosyvoice-triton/index.ts';

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { appRouter, AuthService, createApiContext, JobEventLog, sweepRetention, type ApiServices, type StoredFiles } from '@chorus/api';
 import { migrateDatabase, openDb } from '@chorus/db';
-import { createEngines, EmbeddedQueue, InProcessEventBus, Worker } from '@chorus/inference';
+import { createEngines, EmbeddedQueue, InProcessEventBus, killLeftoverCommands, Worker } from '@chorus/inference';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import { clearedSessionCookie, sessionCookie } from './auth/cookies.ts';
 import { announceSetupLink, createAdminFromEnvironment } from './auth/first-admin.ts';
@@ -43,6 +43,10 @@ export async function startChorus(config: Config, logger: Logger): Promise<Runni
 async function startLocked(config: Config, logger: Logger, lock: { release(): void }): Promise<RunningChorus> {
   await migrateDatabase(config.databaseUrl);
   const db = await openDb(config.databaseUrl);
+  const scratchDir = path.join(config.dataDir, SCRATCH_DIR);
+  // An engine command a kill -9 orphaned would run beside this start's copy of its job.
+  const orphanedCommands = killLeftoverCommands(scratchDir);
+  if (orphanedCommands > 0) logger.warn({ processes: orphanedCommands }, 'killed engine processes an earlier run of this server left running');
   const leftovers = await removeLeftovers(db, config.dataDir);
   if (leftovers.scratch + leftovers.partial + leftovers.orphans > 0) {
     logger.warn(leftovers, 'removed what an interrupted run left in the data directory');
@@ -50,7 +54,7 @@ async function startLocked(config: Config, logger: Logger, lock: { release(): vo
   if (!leftovers.ownFiles) {
     logger.warn({ dataDir: config.dataDir }, 'this data directory was used with another database; files this database does not know are kept (see chorus-storage-id)');
   }
-  const engines = await createEngines(config.engines, { scratchDir: path.join(config.dataDir, SCRATCH_DIR) });
+  const engines = await createEngines(config.engines, { scratchDir });
   // Know which remote engines answer before the worker picks jobs for them.
   await engines.startProbing(config.engineProbeMs);
   const bus = new InProcessEventBus();

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { resolveExecutable } from './probe.ts';
 
 export interface ExitStatus {
   code: number | null;
@@ -22,6 +23,31 @@ function installExitHook(): void {
   process.on('exit', () => {
     for (const pgid of liveGroups) signalGroup(pgid, 'SIGKILL');
   });
+}
+
+/** util-linux's setpriv runs a program with PR_SET_PDEATHSIG: the kernel kills it when we die, even by kill -9. */
+const SETPRIV = '/usr/bin/setpriv';
+let setprivAvailable: boolean | undefined;
+function hasSetpriv(): boolean {
+  if (setprivAvailable === undefined) {
+    try {
+      fs.accessSync(SETPRIV, fs.constants.X_OK);
+      setprivAvailable = process.platform === 'linux';
+    } catch {
+      setprivAvailable = false;
+    }
+  }
+  return setprivAvailable;
+}
+
+/**
+ * The argv to spawn: the command under setpriv's parent-death signal when the program can be
+ * found (else as it is, so a missing or non-executable program gets spawn's own error).
+ */
+async function withParentDeathSignal(argv: readonly string[], cwd: string | undefined, env: NodeJS.ProcessEnv): Promise<readonly string[]> {
+  if (!hasSetpriv()) return argv;
+  const program = await resolveExecutable(argv[0]!, cwd ?? process.cwd(), env.PATH);
+  return program ? [SETPRIV, '--pdeathsig', 'SIGKILL', '--', program, ...argv.slice(1)] : argv;
 }
 
 /** Send a signal to every process in the group; false if the group no longer exists. */
@@ -65,7 +91,9 @@ export function groupAlive(pgid: number): boolean {
 
 /**
  * A command started in its own process group (`detached`), so that cancel and timeout can
- * end the command and everything it started with one signal.
+ * end the command and everything it started with one signal. It dies with this process
+ * (setpriv's parent-death signal); what it started is swept at the next start
+ * (leftover-commands.ts).
  */
 export class GroupProcess {
   readonly pid: number;
@@ -91,8 +119,9 @@ export class GroupProcess {
   }
 
   /** Spawn argv; rejects with the spawn error (ENOENT, EACCES, …) if it could not start. */
-  static start(argv: readonly string[], options: { cwd?: string; env: NodeJS.ProcessEnv }): Promise<GroupProcess> {
+  static async start(command: readonly string[], options: { cwd?: string; env: NodeJS.ProcessEnv }): Promise<GroupProcess> {
     installExitHook();
+    const argv = await withParentDeathSignal(command, options.cwd, options.env);
     return new Promise((resolve, reject) => {
       let child: ChildProcess;
       try {

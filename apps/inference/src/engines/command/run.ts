@@ -8,6 +8,7 @@ import { CommandEventMapper } from './event-mapper.ts';
 import { prepareJobFiles } from './job-document.ts';
 import { failedExitError, lastLinesLog, noAudioError, readCommandOutput, type CommandReport } from './outcome.ts';
 import { CommandOutputParser, type OutputStream } from './output-parser.ts';
+import { SCRATCH_ENV } from './leftover-commands.ts';
 import { GroupProcess, type ExitStatus } from './process-group.ts';
 
 /** A traceback is held until the next stderr line shows whether a chained one follows; at most this long. */
@@ -87,7 +88,8 @@ export async function runCommandJob(config: CommandEngineConfig, scratchDir: str
   const cwd = commandCwd(config);
   let proc: GroupProcess;
   try {
-    proc = await GroupProcess.start(config.command, { cwd, env: commandEnv(config) });
+    // The scratch dir in the environment marks this Chorus's commands (and their children) for the start-up sweep.
+    proc = await GroupProcess.start(config.command, { cwd, env: { ...commandEnv(config), [SCRATCH_ENV]: scratchDir } });
   } catch (err) {
     await files.remove();
     throw spawnError(config, cwd, err);
