@@ -19,6 +19,8 @@ interface World {
   otherJob: string;
   /** A fresh finished job for destructive calls (delete): owned by the member or by the admin. */
   freshJob(owner: 'member' | 'admin'): Promise<string>;
+  /** A fresh upload no job uses (deletable): the member's or the admin's. */
+  freshUpload(owner: 'member' | 'admin'): Promise<string>;
   uploadId: string;
 }
 
@@ -66,6 +68,9 @@ const RULES: Record<string, { access: Access; input: (w: World, caller: Caller) 
   'failures.setState': { access: 'admin', input: () => ({ fingerprint: 'ffffffffffffffff', state: 'ignored' }) },
   'failures.noteRun': { access: 'admin', input: (w) => ({ jobId: w.otherJob, note: 'n' }) },
   'failures.onFailure': { access: 'admin', input: () => undefined },
+  'upload.list': { access: 'viewer', input: () => ({}) },
+  // Viewer level for one's own (a member made viewer may still remove their voice); the matrix's callers own none but the member.
+  'upload.delete': { access: 'member-own', input: async (w, c) => ({ id: await w.freshUpload(c === 'member-own' ? 'member' : 'admin') }) },
 };
 
 /** 401 for callers without a working sign-in; 403 for too small a role or someone else's job; else allowed. */
@@ -85,6 +90,7 @@ describe('access matrix: every procedure and route × every kind of caller', () 
   let world: World;
   const credentials = {} as Record<Caller, Record<string, string>>;
   let member: Person;
+  let uploads = 0;
 
   beforeAll(async () => {
     db = await openDb(chorus.h.databaseUrl);
@@ -105,6 +111,7 @@ describe('access matrix: every procedure and route × every kind of caller', () 
       otherJob: await finished(chorus.client, chorus.uploadId),
       freshJob: (owner) => (owner === 'member' ? finished(memberClient, memberUpload) : finished(chorus.client, chorus.uploadId)),
       uploadId: memberUpload,
+      freshUpload: async (owner) => (await uploadReference(chorus.h.url, owner === 'member' ? member.token : chorus.h.token, voicedWav({ sampleRate: 24000, seconds: 3, f0: 120 + ++uploads }))).id,
     };
     // Deactivated: their session cookie; expired: a session past its absolute expiry; revoked: a revoked token.
     await chorus.client.trpc.members.deactivate.mutate({ userId: gone.id });

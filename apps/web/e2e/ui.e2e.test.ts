@@ -154,6 +154,15 @@ describe('Chorus web UI', () => {
     expect(await row.getAttribute('data-status')).toBe('succeeded');
     expect(await row.textContent()).toContain('Hello from the Chorus browser test');
 
+    // --- The account page lists the reference audio, in use by that job (so not deletable) ---
+    await p.getByTestId('nav-account').click();
+    const uploadRow = p.locator('[data-testid="upload-row"]').filter({ hasText: 'reference.wav' });
+    await uploadRow.waitFor({ timeout: 15_000 });
+    expect(await uploadRow.getAttribute('data-jobs')).toBe('1');
+    expect(await uploadRow.textContent()).toMatch(/3\.0 s · 24 kHz/);
+    expect(await uploadRow.getByTestId('delete-upload').count()).toBe(0);
+    await p.screenshot({ path: path.join(path.dirname(screenshotPath), 'account-page.png'), fullPage: true });
+
     expect(pageProblems.filter((m) => m.startsWith('pageerror')), diagnostics()).toEqual([]);
   });
 });

@@ -23,6 +23,7 @@ export { KeyedLock } from './services/keyed-lock.ts';
 export { recordAudit } from './services/audit-log.ts';
 export { loadSettings } from './services/workspace-settings.ts';
 export { sweepRetention } from './services/retention.ts';
+export { pcmCopyBytes, storedUploadBytes } from './services/upload-sizes.ts';
 export { redactLogMessage } from './services/log-redaction.ts';
 export * from './schemas/index.ts';
 export { failureFingerprint, normalizeFailureMessage, type FailureFingerprintInput } from './services/failure-fingerprint.ts';

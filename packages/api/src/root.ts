@@ -4,6 +4,7 @@ import { engineRouter } from './router/engine.ts';
 import { failuresRouter } from './router/failures.ts';
 import { jobRouter } from './router/job.ts';
 import { membersRouter } from './router/members.ts';
+import { uploadRouter } from './router/upload.ts';
 import { createRouter } from './trpc.ts';
 
 export const appRouter = createRouter({
@@ -14,6 +15,7 @@ export const appRouter = createRouter({
   audit: auditRouter,
   settings: settingsRouter,
   failures: failuresRouter,
+  upload: uploadRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
-import { KeyedLock, loadSettings, newId, uploadFilesLock, type Identity } from '@chorus/api';
+import { KeyedLock, loadSettings, newId, pcmCopyBytes, storedUploadBytes, uploadFilesLock, type Identity } from '@chorus/api';
 import {
   uploadFormatSchema,
   uploadWarningSchema,
@@ -31,10 +31,6 @@ export interface UploadHandlerDeps {
 /** One member's uploads pass the limit check and the insert one at a time (in this process). */
 const perMember = new KeyedLock();
 
-/** Size of the decoded copy: a 44-byte WAV header and 16-bit mono samples (durationMs is rounded). */
-export function pcmCopyBytes(durationMs: number, sampleRate: number): number {
-  return 44 + 2 * Math.round((durationMs * sampleRate) / 1000);
-}
 
 /** After refusing an oversized body, how long to keep discarding what the client still sends. */
 const LINGER_MS = 5000;
@@ -118,13 +114,13 @@ export function createUploadHandler(deps: UploadHandlerDeps): (req: IncomingMess
     }
     if (settings.uploadBytesPerMember > 0) {
       const rows = await db.upload.findMany({ where: { uploadedById: userId }, select: { sizeBytes: true, durationMs: true, sampleRate: true } });
-      const stored = rows.reduce((sum, row) => sum + row.sizeBytes + pcmCopyBytes(row.durationMs, row.sampleRate), 0);
+      const stored = rows.reduce((sum, row) => sum + storedUploadBytes(row), 0);
       if (stored + incomingBytes > settings.uploadBytesPerMember) {
         const mb = (n: number): string => (n / 1024 / 1024).toFixed(1);
         return new UploadRejection(
           429,
           'QUOTA_EXCEEDED',
-          `Your uploads use ${mb(stored)} MB of your ${mb(settings.uploadBytesPerMember)} MB quota (each upload is stored twice: the original and a decoded copy for the engines); this file needs ${exact ? '' : 'at least '}${mb(incomingBytes)} MB and does not fit. Delete old jobs or ask an admin to raise the quota.`,
+          `Your uploads use ${mb(stored)} MB of your ${mb(settings.uploadBytesPerMember)} MB quota (each upload is stored twice: the original and a decoded copy for the engines); this file needs ${exact ? '' : 'at least '}${mb(incomingBytes)} MB and does not fit. Delete reference audio you no longer need (Account page, or upload.delete; audio still used by a job goes with its last job) or ask an admin to raise the quota.`,
         );
       }
     }

@@ -4,8 +4,9 @@ import { RoleBadge } from '../components/RoleBadge.tsx';
 import { ApiTokensSection } from './account/ApiTokensSection.tsx';
 import { ChangePasswordForm } from './account/ChangePasswordForm.tsx';
 import { SessionsSection } from './account/SessionsSection.tsx';
+import { UploadsSection } from './account/UploadsSection.tsx';
 
-/** Who you are, your password, where you are signed in, and your API tokens. */
+/** Who you are, your password, where you are signed in, your API tokens and your reference audio. */
 export function AccountPage() {
   const user = useCurrentUser();
   return (
@@ -28,6 +29,7 @@ export function AccountPage() {
       <ChangePasswordForm />
       <SessionsSection />
       <ApiTokensSection />
+      <UploadsSection />
     </div>
   );
 }

@@ -49,7 +49,7 @@ export const changePasswordInputSchema = z.object({
   newPassword: passwordSchema,
 });
 
-const publicIdSchema = (prefix: string, what: string) =>
+export const publicIdSchema = (prefix: string, what: string) =>
   z
     .string({ error: `${what} id is required.` })
     .refine((s) => new RegExp(`^${prefix}_[0-9a-z]{26}$`).test(s), {
@@ -167,6 +167,7 @@ export const AUDIT_ACTIONS = [
   'failures.reopened',
   'settings.changed',
   'retention.deleted',
+  'upload.deleted',
 ] as const;
 export const auditActionSchema = z.enum(AUDIT_ACTIONS, { error: `Unknown action; known actions: ${AUDIT_ACTIONS.join(', ')}.` });
 export type AuditAction = z.infer<typeof auditActionSchema>;

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { publicIdSchema, userIdSchema } from './auth.ts';
+import { personRefSchema } from './job.ts';
 
 export const UPLOAD_FORMATS = ['wav', 'flac', 'mp3', 'ogg'] as const;
 export const uploadFormatSchema = z.enum(UPLOAD_FORMATS);
@@ -52,3 +54,34 @@ export const uploadErrorSchema = z.object({
   }),
 });
 export type UploadError = z.infer<typeof uploadErrorSchema>;
+
+export const uploadIdSchema = publicIdSchema('upl', 'Upload');
+
+/** upload.list: a person's own reference audio; admins may list anyone's, or everyone's. */
+export const listUploadsInputSchema = z.object({
+  uploadedBy: z
+    .union([z.literal('mine'), z.literal('everyone'), userIdSchema], { error: 'uploadedBy must be "mine", "everyone" or a user id (usr_…).' })
+    .default('mine'),
+  cursor: uploadIdSchema.nullish(),
+  limit: z.number({ error: 'limit must be a whole number from 1 to 100.' }).int('limit must be a whole number from 1 to 100.').min(1, 'limit must be a whole number from 1 to 100.').max(100, 'limit must be a whole number from 1 to 100.').default(50),
+});
+export type ListUploadsInput = z.infer<typeof listUploadsInputSchema>;
+
+/** One stored reference recording, as its owner (or an admin) sees it. */
+export const uploadInfoSchema = z.object({
+  id: z.string(),
+  originalName: z.string().nullable(),
+  format: uploadFormatSchema,
+  sampleRate: z.number().int(),
+  channels: z.number().int(),
+  durationMs: z.number().int(),
+  /** What it counts against the uploader's quota: the original and the decoded copy. */
+  storedBytes: z.number().int(),
+  createdAt: z.string(),
+  uploadedBy: personRefSchema.nullable(),
+  /** Jobs that use it as their reference voice (it cannot be deleted while there are any). */
+  jobs: z.number().int(),
+});
+export type UploadInfo = z.infer<typeof uploadInfoSchema>;
+
+export const deleteUploadInputSchema = z.object({ id: uploadIdSchema });
