@@ -88,8 +88,40 @@ export async function loadJobSummary(db: Db, job: Job): Promise<JobSummary> {
   return toJobSummary(job, position, peopleOf(job, names));
 }
 
-/** A history page: one query for the names, one COUNT per queued row. */
+const inQueueOrder = (a: Pick<Job, 'id' | 'queuedAt'>, b: Pick<Job, 'id' | 'queuedAt'>): number =>
+  a.queuedAt.getTime() - b.queuedAt.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
+/**
+ * Queue positions of the queued jobs among `jobs`, in two queries whatever their number: the
+ * count ahead of the first, and the queued ids from the first to the last (their ranks).
+ */
+export async function queuePositionsOf(db: Db, jobs: readonly Pick<Job, 'id' | 'status' | 'queuedAt'>[]): Promise<Map<string, number>> {
+  const queued = jobs.filter((j) => j.status === 'queued').sort(inQueueOrder);
+  const positions = new Map<string, number>();
+  const first = queued[0];
+  const last = queued.at(-1);
+  if (!first || !last) return positions;
+  const [ahead, span] = await Promise.all([
+    db.job.count({ where: { status: 'queued', OR: [{ queuedAt: { lt: first.queuedAt } }, { queuedAt: first.queuedAt, id: { lt: first.id } }] } }),
+    db.job.findMany({
+      where: {
+        status: 'queued',
+        AND: [
+          { OR: [{ queuedAt: { gt: first.queuedAt } }, { queuedAt: first.queuedAt, id: { gte: first.id } }] },
+          { OR: [{ queuedAt: { lt: last.queuedAt } }, { queuedAt: last.queuedAt, id: { lte: last.id } }] },
+        ],
+      },
+      orderBy: [{ queuedAt: 'asc' }, { id: 'asc' }],
+      select: { id: true },
+    }),
+  ]);
+  span.forEach((row, i) => positions.set(row.id, ahead + i + 1));
+  return positions;
+}
+
+/** A history page: one query for the names, two for the queue positions of its queued rows. */
 export async function loadJobSummaries(db: Db, jobs: readonly Job[]): Promise<JobSummary[]> {
-  const names = await loadPeople(db, jobs);
-  return Promise.all(jobs.map(async (job) => toJobSummary(job, await queuePositionOf(db, job), peopleOf(job, names))));
+  const [names, positions] = await Promise.all([loadPeople(db, jobs), queuePositionsOf(db, jobs)]);
+  // A job that left the queue between the page's read and this one shows no position.
+  return jobs.map((job) => toJobSummary(job, job.status === 'queued' ? (positions.get(job.id) ?? null) : null, peopleOf(job, names)));
 }
