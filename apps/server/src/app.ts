@@ -95,6 +95,8 @@ async function startLocked(config: Config, logger: Logger, lock: { release(): vo
     basePath: '/trpc/',
     // Inputs are small JSON; refuse huge bodies before buffering them (WebSocket frames are capped too).
     maxBodySize: 1024 * 1024,
+    // Every call of a batch runs at once; the request router refuses longer batches first, with the limit named.
+    maxBatchSize: config.maxBatchCalls,
     onError: createTrpcErrorLogger(logger, 'http'),
   });
   const authenticate = createHttpAuthenticator(auth);
@@ -115,6 +117,7 @@ async function startLocked(config: Config, logger: Logger, lock: { release(): vo
       },
       originPolicy,
       logger,
+      { secureCookie, maxBatchCalls: config.maxBatchCalls },
     ),
   );
   const sockets = attachWebSockets(server, {
@@ -123,6 +126,9 @@ async function startLocked(config: Config, logger: Logger, lock: { release(): vo
     trustProxy: config.trustProxy,
     authRecheckMs: config.wsAuthRecheckMs,
     authTimeoutMs: config.wsAuthTimeoutMs,
+    secureCookie,
+    callLimits: { maxCallsPerMessage: config.maxBatchCalls, maxSubscriptions: config.wsMaxSubscriptions, maxInFlight: config.wsMaxInFlight },
+    maxPendingPerAddress: config.wsMaxPendingPerAddress,
     logger,
     onError: createTrpcErrorLogger(logger, 'ws'),
   });

@@ -33,6 +33,10 @@ const envSchema = z.object({
   CHORUS_SESSION_MAX_DAYS: z.coerce.number().positive().default(30),
   CHORUS_WS_AUTH_RECHECK_MS: z.coerce.number().int().min(50).max(60_000).default(2000),
   CHORUS_WS_AUTH_TIMEOUT_MS: z.coerce.number().int().min(50).max(600_000).default(10_000),
+  CHORUS_MAX_BATCH_CALLS: z.coerce.number().int().min(1).max(1000).default(20),
+  CHORUS_WS_MAX_SUBSCRIPTIONS: z.coerce.number().int().min(1).max(10_000).default(50),
+  CHORUS_WS_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(1000).default(20),
+  CHORUS_WS_MAX_PENDING_PER_ADDRESS: z.coerce.number().int().min(1).max(10_000).default(20),
   CHORUS_RETENTION_SWEEP_MS: z.coerce.number().int().min(1000).default(3600_000),
   CHORUS_MAX_UPLOAD_MB: z.coerce.number().positive().default(20),
   CHORUS_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).optional(),
@@ -64,6 +68,14 @@ export interface Config {
   wsAuthRecheckMs: number;
   /** A socket that announced connectionParams is closed if no working credential arrives in this time. */
   wsAuthTimeoutMs: number;
+  /** Most calls in one tRPC HTTP batch or WebSocket message. */
+  maxBatchCalls: number;
+  /** Most live subscriptions on one WebSocket. */
+  wsMaxSubscriptions: number;
+  /** Most unanswered queries and mutations on one WebSocket. */
+  wsMaxInFlight: number;
+  /** Most WebSockets per client address that announced connectionParams and have not signed in yet. */
+  wsMaxPendingPerAddress: number;
   /** How often jobs past the admin's retention period are deleted. */
   retentionSweepMs: number;
   maxUploadBytes: number;
@@ -105,6 +117,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     sessionMaxMs: Math.round(e.CHORUS_SESSION_MAX_DAYS * 24 * 3600_000),
     wsAuthRecheckMs: e.CHORUS_WS_AUTH_RECHECK_MS,
     wsAuthTimeoutMs: e.CHORUS_WS_AUTH_TIMEOUT_MS,
+    maxBatchCalls: e.CHORUS_MAX_BATCH_CALLS,
+    wsMaxSubscriptions: e.CHORUS_WS_MAX_SUBSCRIPTIONS,
+    wsMaxInFlight: e.CHORUS_WS_MAX_IN_FLIGHT,
+    wsMaxPendingPerAddress: e.CHORUS_WS_MAX_PENDING_PER_ADDRESS,
     retentionSweepMs: e.CHORUS_RETENTION_SWEEP_MS,
     maxUploadBytes: Math.round(e.CHORUS_MAX_UPLOAD_MB * MB),
     workerConcurrency: e.CHORUS_WORKER_CONCURRENCY ?? engines.reduce((sum, engine) => sum + engine.concurrency, 0),

@@ -38,7 +38,7 @@ const RULES: Record<string, { access: Access; input: (w: World, caller: Caller) 
   'auth.sessions': { access: 'viewer', input: () => undefined },
   'auth.revokeSession': { access: 'viewer', input: () => ({ sessionId: 'ses_00000000000000000000000000' }) },
   'auth.tokens': { access: 'viewer', input: () => undefined },
-  'auth.createToken': { access: 'viewer', input: () => ({ name: 'matrix' }) },
+  'auth.createToken': { access: 'viewer', input: () => ({ name: 'matrix', currentPassword: 'not the password' }) },
   'auth.revokeToken': { access: 'viewer', input: () => ({ tokenId: 'tok_00000000000000000000000000' }) },
   'engine.list': { access: 'viewer', input: () => undefined },
   'job.create': { access: 'member', input: (w) => ({ mode: 'cross_lingual', text: 'Matrix.', promptUploadId: w.uploadId }) },

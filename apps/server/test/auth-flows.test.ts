@@ -140,7 +140,7 @@ describe('sign-in, sessions, tokens and members', () => {
     const person = await addPerson(chorus.h, 'member');
     const client = connectClient(chorus.h.url, person.token);
     try {
-      const created = await client.trpc.auth.createToken.mutate({ name: 'script', expiresInDays: 30 });
+      const created = await client.trpc.auth.createToken.mutate({ name: 'script', expiresInDays: 30, currentPassword: person.password });
       expect(created.token).toMatch(/^chorus_pat_/);
       const row = await db.apiToken.findUniqueOrThrow({ where: { id: created.id } });
       expect(row.tokenHash).not.toContain(created.token);
@@ -154,14 +154,14 @@ describe('sign-in, sessions, tokens and members', () => {
         const res = await fetch(`${chorus.h.url}/trpc/job.list`, { headers: { authorization } });
         expect([authorization, res.status]).toEqual([authorization, 401]);
       }
-      const expiring = await client.trpc.auth.createToken.mutate({ name: 'short-lived', expiresInDays: 1 });
+      const expiring = await client.trpc.auth.createToken.mutate({ name: 'short-lived', expiresInDays: 1, currentPassword: person.password });
       await db.apiToken.update({ where: { id: expiring.id }, data: { expiresAt: new Date(Date.now() - 1) } });
       expect((await fetch(`${chorus.h.url}/trpc/auth.me`, { headers: bearer(expiring.token) })).status).toBe(401);
 
       // An admin sees anyone's tokens (never the secrets) and can revoke them.
       const theirs = await chorus.client.trpc.members.tokens.query({ userId: person.id });
       expect(JSON.stringify(theirs)).not.toContain(person.token);
-      const live = await client.trpc.auth.createToken.mutate({ name: 'to be revoked by an admin' });
+      const live = await client.trpc.auth.createToken.mutate({ name: 'to be revoked by an admin', currentPassword: person.password });
       await chorus.client.trpc.members.revokeToken.mutate({ tokenId: live.id });
       expect((await fetch(`${chorus.h.url}/trpc/auth.me`, { headers: bearer(live.token) })).status).toBe(401);
     } finally {

@@ -37,24 +37,65 @@ describe('the sign-in limit holds under parallel attempts', () => {
   afterAll(async () => db?.$disconnect());
   afterEach(() => vi.useRealTimers());
 
-  it('30 parallel wrong passwords for one account: only the per-account limit are checked, the rest get 429 with Retry-After; the right one works after the window', async () => {
+  it('30 parallel wrong passwords for one account from one address: only the per-account-and-address limit are checked, the rest get 429 with Retry-After; the right one works after the window', async () => {
     const person = await addPerson(chorus.h, 'member');
     const from = { 'x-forwarded-for': '203.0.113.10' };
     const answers = await settle(Array.from({ length: 30 }, () => post(chorus.h.url, 'auth.login', { email: person.email, password: 'wrong password!' }, from)));
     const statuses = answers.map((a) => a.status);
-    expect(countOf(statuses, 401)).toBe(DEFAULT_THROTTLE.perAccount);
-    expect(countOf(statuses, 429)).toBe(30 - DEFAULT_THROTTLE.perAccount);
+    expect(countOf(statuses, 401)).toBe(DEFAULT_THROTTLE.perAccountPerAddress);
+    expect(countOf(statuses, 429)).toBe(30 - DEFAULT_THROTTLE.perAccountPerAddress);
     for (const a of answers.filter((x) => x.status === 429)) {
       expect(Number(a.retryAfter)).toBeGreaterThan(0);
       expect(a.text).toMatch(/Too many failed sign-ins; try again in \d+ s/);
     }
     // Each checked password is audited as a failed sign-in: exactly the limit were verified.
-    expect(await db.auditEntry.count({ where: { action: 'auth.login_failed', actorEmail: person.email } })).toBe(DEFAULT_THROTTLE.perAccount);
+    expect(await db.auditEntry.count({ where: { action: 'auth.login_failed', actorEmail: person.email } })).toBe(DEFAULT_THROTTLE.perAccountPerAddress);
 
     expect((await post(chorus.h.url, 'auth.login', { email: person.email, password: person.password }, from)).status).toBe(429);
     vi.setSystemTime(Date.now() + DEFAULT_THROTTLE.windowMs + 1000);
     const late = await post(chorus.h.url, 'auth.login', { email: person.email, password: person.password }, from);
     expect(late.status).toBe(200);
+  });
+
+  it('a stranger cannot lock the admin out: wrong passwords from address A lock A out of the account (the 6th is a 429), the admin still signs in from B', async () => {
+    const fromA = { 'x-forwarded-for': '203.0.113.30' };
+    const fromB = { 'x-forwarded-for': '203.0.113.31' };
+    for (let i = 0; i < DEFAULT_THROTTLE.perAccountPerAddress; i++) {
+      expect((await post(chorus.h.url, 'auth.login', { email: TEST_ADMIN.email, password: `wrong guess ${i}` }, fromA)).status).toBe(401);
+    }
+    const sixth = await post(chorus.h.url, 'auth.login', { email: TEST_ADMIN.email, password: 'wrong guess 5' }, fromA);
+    expect(sixth.status).toBe(429);
+    expect(Number(sixth.headers.get('retry-after'))).toBeGreaterThan(0);
+    // 24 more from A, in parallel: 30 in all, none checked.
+    const rest = await settle(Array.from({ length: 30 - DEFAULT_THROTTLE.perAccountPerAddress - 1 }, (_, i) => post(chorus.h.url, 'auth.login', { email: TEST_ADMIN.email, password: `more ${i}` }, fromA)));
+    expect(rest.every((a) => a.status === 429)).toBe(true);
+    // A is locked out even with the right password; B is not.
+    expect((await post(chorus.h.url, 'auth.login', { email: TEST_ADMIN.email, password: TEST_ADMIN.password }, fromA)).status).toBe(429);
+    const owner = await post(chorus.h.url, 'auth.login', { email: TEST_ADMIN.email, password: TEST_ADMIN.password }, fromB);
+    expect(owner.status).toBe(200);
+    const cookie = owner.headers.getSetCookie().find((c) => c.startsWith('chorus_session='))!.split(';')[0]!;
+    // The signed-in admin's password change is not blocked by the stranger's failures either.
+    const change = await post(chorus.h.url, 'auth.changePassword', { currentPassword: TEST_ADMIN.password, newPassword: TEST_ADMIN.password }, { cookie, ...fromA });
+    expect(change.status).toBe(200);
+  });
+
+  it('a distributed brute force still stops: the account-wide cap over all addresses trips, and the signed-in owner can still change the password', async () => {
+    const person = await addPerson(chorus.h, 'member');
+    const perAddress = DEFAULT_THROTTLE.perAccountPerAddress - 1;
+    const addresses = Math.ceil(DEFAULT_THROTTLE.perAccount / perAddress);
+    // Just under the per-address limit from each address, up to the account-wide cap exactly.
+    const guesses = Array.from({ length: DEFAULT_THROTTLE.perAccount }, (_, i) =>
+      post(chorus.h.url, 'auth.login', { email: person.email, password: `distributed ${i}` }, { 'x-forwarded-for': `198.51.100.${1 + (i % addresses)}` }),
+    );
+    expect(countOf((await settle(guesses)).map((a) => a.status), 401)).toBe(DEFAULT_THROTTLE.perAccount);
+    const fresh = { 'x-forwarded-for': '198.51.100.200' };
+    const next = await post(chorus.h.url, 'auth.login', { email: person.email, password: 'one more guess' }, fresh);
+    expect(next.status).toBe(429);
+    expect(await next.text()).toMatch(/Too many failed sign-ins; try again in \d+ s/);
+    expect((await post(chorus.h.url, 'auth.login', { email: person.email, password: person.password }, fresh)).status).toBe(429);
+    // Re-authentication has keys of its own: the owner's session is not blocked by strangers.
+    const change = await post(chorus.h.url, 'auth.changePassword', { currentPassword: person.password, newPassword: 'a new password after the attack' }, { cookie: person.cookie, 'x-forwarded-for': '198.51.100.1' });
+    expect(change.status).toBe(200);
   });
 
   it('30 parallel wrong sign-ins for 30 accounts from one address: only the per-address limit are checked', async () => {
@@ -67,14 +108,14 @@ describe('the sign-in limit holds under parallel attempts', () => {
     expect((await post(chorus.h.url, 'auth.login', { email: TEST_ADMIN.email, password: TEST_ADMIN.password }, { 'x-forwarded-for': '203.0.113.21' })).status).toBe(200);
   });
 
-  it('changePassword: a stolen session cannot brute-force the current password (the same per-account limit, 429 with Retry-After)', async () => {
+  it('changePassword: a stolen session cannot brute-force the current password (the per-account-and-address limit, 429 with Retry-After)', async () => {
     const person = await addPerson(chorus.h, 'viewer');
     const answers = await settle(
       Array.from({ length: 30 }, (_, i) => post(chorus.h.url, 'auth.changePassword', { currentPassword: `guess number ${i}`, newPassword: 'a brand new password' }, { cookie: person.cookie })),
     );
     const statuses = answers.map((a) => a.status);
-    expect(countOf(statuses, 400)).toBe(DEFAULT_THROTTLE.perAccount);
-    expect(countOf(statuses, 429)).toBe(30 - DEFAULT_THROTTLE.perAccount);
+    expect(countOf(statuses, 400)).toBe(DEFAULT_THROTTLE.perAccountPerAddress);
+    expect(countOf(statuses, 429)).toBe(30 - DEFAULT_THROTTLE.perAccountPerAddress);
     const refused = answers.find((a) => a.status === 429)!;
     expect(Number(refused.retryAfter)).toBeGreaterThan(0);
     expect(refused.text).toMatch(/Too many wrong current passwords; try again in \d+ s/);

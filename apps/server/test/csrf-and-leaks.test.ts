@@ -48,9 +48,9 @@ describe('cross-site requests that ride on the session cookie', () => {
   });
 
   it('still serves the same page’s own requests and scripts with a token', async () => {
-    const own = await fetch(`${chorus.h.url}/trpc/auth.createToken`, { method: 'POST', headers: { 'content-type': 'application/json', origin: chorus.h.url, 'sec-fetch-site': 'same-origin', cookie }, body: JSON.stringify({ name: 'from the page' }) });
+    const own = await fetch(`${chorus.h.url}/trpc/auth.createToken`, { method: 'POST', headers: { 'content-type': 'application/json', origin: chorus.h.url, 'sec-fetch-site': 'same-origin', cookie }, body: JSON.stringify({ name: 'from the page', currentPassword: TEST_ADMIN.password }) });
     expect(own.status).toBe(200);
-    const script = await fetch(`${chorus.h.url}/trpc/auth.createToken`, { method: 'POST', headers: { 'content-type': 'application/json', origin: 'https://elsewhere.example', ...bearer(chorus.h.token) }, body: JSON.stringify({ name: 'from a script' }) });
+    const script = await fetch(`${chorus.h.url}/trpc/auth.createToken`, { method: 'POST', headers: { 'content-type': 'application/json', origin: 'https://elsewhere.example', ...bearer(chorus.h.token) }, body: JSON.stringify({ name: 'from a script', currentPassword: TEST_ADMIN.password }) });
     expect(script.status).toBe(200);
   });
 });

@@ -6,9 +6,10 @@ import { openDb, type Db } from '@chorus/db';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
-import { SECURE_SESSION_COOKIE, clearedSessionCookie, sessionCookie } from '../src/auth/cookies.ts';
-import { clientAddress, credentialFromRequest } from '../src/auth/request-identity.ts';
-import { createOriginPolicy, isOriginAllowed } from '../src/auth/request-origin.ts';
+import http from 'node:http';
+import { SECURE_SESSION_COOKIE, clearedSessionCookie, cookiePathsFor, sessionCookie } from '../src/auth/cookies.ts';
+import { clientAddress, credentialFromRequest, settleSessionCookies } from '../src/auth/request-identity.ts';
+import { createOriginPolicy, isOriginAllowed, isWellFormedHost } from '../src/auth/request-origin.ts';
 import { ROLE_CHANGED_CLOSE, SESSION_ENDED_CLOSE, SocketGuard } from '../src/ws/socket-guard.ts';
 import { SIGN_IN_TIMEOUT_CLOSE } from '../src/ws/websocket-server.ts';
 import { voicedWav } from './helpers/audio.ts';
@@ -85,7 +86,7 @@ describe('client address behind a trusted proxy', () => {
 });
 
 describe('the Secure session cookie is a __Host- cookie', () => {
-  it('is named __Host-chorus_session with Secure and Path=/ and no Domain; the reader prefers it', () => {
+  it('is named __Host-chorus_session with Secure and Path=/ and no Domain', () => {
     const cookie = sessionCookie('T'.repeat(43), new Date(Date.now() + 60_000), true);
     expect(cookie.startsWith(`${SECURE_SESSION_COOKIE}=`)).toBe(true);
     expect(cookie).toMatch(/; Secure(;|$)/);
@@ -93,10 +94,68 @@ describe('the Secure session cookie is a __Host- cookie', () => {
     expect(cookie).not.toMatch(/Domain/i);
     expect(sessionCookie('T'.repeat(43), new Date(), false).startsWith('chorus_session=')).toBe(true);
     expect(clearedSessionCookie(true).map((c) => c.split('=')[0])).toEqual([SECURE_SESSION_COOKIE, 'chorus_session']);
-    const both = request({ cookie: `chorus_session=${'P'.repeat(43)}; ${SECURE_SESSION_COOKIE}=${'H'.repeat(43)}` });
-    expect(credentialFromRequest(both)).toEqual({ kind: 'session', token: 'H'.repeat(43) });
   });
 });
+
+describe('one session cookie per request (another app on this host can plant a second)', () => {
+  const P = 'P'.repeat(43);
+  const H = 'H'.repeat(43);
+  it('never picks one of two session cookies, whichever names they have', () => {
+    expect(credentialFromRequest(request({ cookie: `chorus_session=${P}; chorus_session=${H}` }))).toEqual({ kind: 'session', token: '' });
+    expect(credentialFromRequest(request({ cookie: `chorus_session=${P}; ${SECURE_SESSION_COOKIE}=${H}` }))).toEqual({ kind: 'session', token: '' });
+    expect(credentialFromRequest(request({ cookie: `other=1; chorus_session=${P}` }))).toEqual({ kind: 'session', token: P });
+    expect(settleSessionCookies(request({ cookie: `chorus_session=${P}; chorus_session=${H}` }), false)).toBe('conflict');
+    expect(settleSessionCookies(request({ cookie: `chorus_session=${P}; ${SECURE_SESSION_COOKIE}=${H}` }), false)).toBe('conflict');
+    expect(settleSessionCookies(request({ cookie: `${SECURE_SESSION_COOKIE}=${P}; ${SECURE_SESSION_COOKIE}=${H}` }), true)).toBe('conflict');
+  });
+  it('over https counts only the __Host- cookie and drops plain ones from the request', () => {
+    const both = request({ cookie: `chorus_session=${P}; a=b; ${SECURE_SESSION_COOKIE}=${H}` });
+    expect(settleSessionCookies(both, true)).toBe('ok');
+    expect(credentialFromRequest(both)).toEqual({ kind: 'session', token: H });
+    const plainOnly = request({ cookie: `chorus_session=${P}` });
+    expect(settleSessionCookies(plainOnly, true)).toBe('ok');
+    expect(credentialFromRequest(plainOnly)).toBeNull();
+  });
+  it('clears cookies at every Path that could have sent one to the request', () => {
+    expect(cookiePathsFor('/trpc/auth.me')).toEqual(['/', '/trpc', '/trpc/', '/trpc/auth.me']);
+    expect(cookiePathsFor('/')).toEqual(['/']);
+    expect(cookiePathsFor('/a;b')).toEqual(['/']);
+  });
+});
+
+describe('the Host header must be host[:port]', () => {
+  it('accepts names, IPv4 and [IPv6] with optional ports; refuses userinfo, paths and spaces', () => {
+    for (const ok of ['localhost', 'localhost:8765', '127.0.0.1:80', '[::1]:8765', '[::1]', 'chorus.example.com', 'host_name.internal:1']) expect(isWellFormedHost(ok), ok).toBe(true);
+    for (const bad of ['evil.com@localhost:8765', 'localhost/x', 'localhost\\x', 'localhost?x', 'localhost#x', 'local host', 'localhost:99999', 'localhost:', '[::1', 'localhost:80:80', '::1']) expect(isWellFormedHost(bad), bad).toBe(false);
+  });
+});
+
+/** Status and body of a request sent with exactly these headers (fetch cannot set Host). */
+function rawRequest(url: string, headers: Record<string, string>): Promise<{ status: number; body: string; setCookie: string[] }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { headers }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, setCookie: res.headers['set-cookie'] ?? [] }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** The status, body and Set-Cookie headers of a WebSocket upgrade, or 'open'. */
+function upgrade(url: string, headers: Record<string, string>): Promise<{ status: number; body: string; setCookie: string[] } | 'open'> {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(url, { headers });
+    ws.once('open', () => (ws.close(), resolve('open')));
+    ws.once('unexpected-response', (_req, res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, setCookie: res.headers['set-cookie'] ?? [] }));
+    });
+    ws.once('error', () => undefined);
+  });
+}
 
 describe('transport security against a running server', () => {
   let h: Harness;
@@ -153,7 +212,7 @@ describe('transport security against a running server', () => {
     const https = await fetch(`${h.url}/trpc/auth.createToken`, { method: 'POST', headers: { 'content-type': 'application/json', origin: h.url.replace('http:', 'https:'), cookie }, body: JSON.stringify({ name: 'x' }) });
     expect(https.status).toBe(403);
     // The page's own origin still works.
-    const own = await fetch(`${h.url}/trpc/auth.createToken`, { method: 'POST', headers: { 'content-type': 'application/json', origin: h.url, 'sec-fetch-site': 'same-origin', cookie }, body: JSON.stringify({ name: 'from the page' }) });
+    const own = await fetch(`${h.url}/trpc/auth.createToken`, { method: 'POST', headers: { 'content-type': 'application/json', origin: h.url, 'sec-fetch-site': 'same-origin', cookie }, body: JSON.stringify({ name: 'from the page', currentPassword: TEST_ADMIN.password }) });
     expect(own.status).toBe(200);
     const ws = new WebSocket(wsUrl, { origin: h.url, headers: { cookie } });
     await opened(ws);
@@ -230,6 +289,35 @@ describe('transport security against a running server', () => {
     }
   });
 
+  it('refuses a request or upgrade with two session cookies (401, cookies cleared at every path), instead of answering as the first', async () => {
+    const viewer = await addPerson(h, 'viewer');
+    const shadowed = `${viewer.cookie}; ${cookie}`;
+    const me = await fetch(`${h.url}/trpc/auth.me`, { headers: { cookie: shadowed } });
+    expect(me.status).toBe(401);
+    expect(await me.json()).toMatchObject({ error: { message: 'Two session cookies came with this request; sign in again.', data: { code: 'UNAUTHORIZED' } } });
+    const cleared = me.headers.getSetCookie();
+    for (const path of ['/', '/trpc', '/trpc/', '/trpc/auth.me']) expect(cleared).toContainEqual(expect.stringMatching(new RegExp(`^chorus_session=; Path=${path.replace(/[/.]/g, '\\$&')}; .*Max-Age=0`)));
+    const upload = await fetch(`${h.url}/api/uploads`, { method: 'POST', headers: { 'content-type': 'audio/wav', cookie: shadowed }, body: voicedWav({ sampleRate: 24000, seconds: 3, f0: 140 }) });
+    expect(upload.status).toBe(401);
+    expect(await upload.json()).toEqual({ error: { code: 'UNAUTHORIZED', message: 'Two session cookies came with this request; sign in again.' } });
+    const ws = await upgrade(wsUrl, { origin: h.url, cookie: shadowed });
+    expect(ws).toMatchObject({ status: 401, body: expect.stringContaining('Two session cookies came with this request; sign in again.') });
+    expect(ws !== 'open' && ws.setCookie).toContainEqual(expect.stringMatching(/^chorus_session=; Path=\/trpc; .*Max-Age=0/));
+    // Either cookie alone still works.
+    expect(await (await fetch(`${h.url}/trpc/auth.me`, { headers: { cookie: viewer.cookie } })).json()).toMatchObject({ result: { data: { id: viewer.id } } });
+    expect((await fetch(`${h.url}/trpc/auth.me`, { headers: { cookie } })).status).toBe(200);
+  });
+
+  it('answers a malformed Host header with 400 before anything else (HTTP and the WebSocket upgrade)', async () => {
+    const host = `evil.com@localhost:${h.chorus.port}`;
+    for (const path of ['/trpc/auth.me', '/healthz', '/']) {
+      const res = await rawRequest(`${h.url}${path}`, { host, cookie });
+      expect(res.status, path).toBe(400);
+      expect(JSON.parse(res.body), path).toEqual({ error: { code: 'BAD_REQUEST', message: expect.stringMatching(/^Malformed Host header/) } });
+    }
+    expect(await upgrade(wsUrl, { host, origin: h.url, cookie })).toMatchObject({ status: 400, body: expect.stringMatching(/^Malformed Host header/) });
+  });
+
   it('serves the __Host- cookie when cookies are Secure, and reads it back', async () => {
     const secure = await startHarness({ CHORUS_SECURE_COOKIES: 'true' });
     try {
@@ -244,6 +332,18 @@ describe('transport security against a running server', () => {
       const ws = new WebSocket(secure.url.replace('http', 'ws') + '/trpc', { origin: secure.url, headers: { cookie: sent } });
       await opened(ws);
       ws.close();
+      // Only the __Host- name counts: a plain cookie (another app on this host may have planted it) is ignored, alone or beside it.
+      const plain = `chorus_session=${sent.split('=')[1]}`;
+      expect((await fetch(`${secure.url}/trpc/auth.me`, { headers: { cookie: plain } })).status).toBe(401);
+      expect(await upgrade(secure.url.replace('http', 'ws') + '/trpc', { origin: secure.url, cookie: plain })).toMatchObject({ status: 401 });
+      const viewer = await addPerson(secure, 'viewer');
+      const planted = `${viewer.cookie.replace(SECURE_SESSION_COOKIE, 'chorus_session')}; ${sent}`;
+      expect(await (await fetch(`${secure.url}/trpc/auth.me`, { headers: { cookie: planted } })).json()).toMatchObject({ result: { data: { email: TEST_ADMIN.email } } });
+      expect(await upgrade(secure.url.replace('http', 'ws') + '/trpc', { origin: secure.url, cookie: planted })).toBe('open');
+      // Two __Host- cookies are refused like two plain ones.
+      const twoHost = await fetch(`${secure.url}/trpc/auth.me`, { headers: { cookie: `${viewer.cookie}; ${sent}` } });
+      expect(twoHost.status).toBe(401);
+      expect(twoHost.headers.getSetCookie()).toContainEqual(expect.stringMatching(/^__Host-chorus_session=; Path=\/; .*Secure/));
     } finally {
       await secure.stop();
     }

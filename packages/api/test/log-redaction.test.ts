@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { redactLogMessage } from '../src/index.ts';
+import { redactJobEvent, redactJobSummary } from '../src/services/job-event-redaction.ts';
+import type { JobSummary } from '../src/schemas/job.ts';
 
 // The messages below use the command engine's own formats, copied from its source (apps/inference
 // cannot be imported from here: it depends on this package). Keep them in step with:
@@ -66,9 +68,12 @@ describe('redactLogMessage', () => {
     );
   });
 
-  it('leaves URLs, fractions, progress bars and ordinary text alone', () => {
+  it('leaves plain URLs (their path is an endpoint, not a file), fractions, progress bars, token counts and ordinary text alone', () => {
     const untouched = [
       'The CosyVoice server rejected http://gpu2:50000/inference_zero_shot (HTTP 422).',
+      'Cannot reach Triton at https://triton.internal:8000/base (model cosyvoice2): connection refused (ECONNREFUSED).',
+      'generate(max_new_tokens=2048, token_hop_len=25); speech tokens: 250; hf_hub_download(repo) done.',
+      'numpy@1.26 pinned; @torch.inference_mode() applied.',
       ' 67%|██████▋   | 2/3 [00:01<00:00, 1.52it/s]',
       'Measured speaking rate 4.2 syllables/s; 3/4 of frames voiced; and/or 2026/12/02.',
       "The engine's model isn't loaded; rapid 5 steps.",
@@ -77,12 +82,80 @@ describe('redactLogMessage', () => {
     for (const line of untouched) expect(redactLogMessage(line)).toBe(line);
   });
 
+  it('strips userinfo, query and fragment from URLs, keeping scheme://host:port/path', () => {
+    const url = 'http://svc:p4ssw0rd@127.0.0.1:9/base?api_key=SECRETKEY';
+    // The worker's line, built from the engine's health message (worker/worker.ts), with undici's refusal in it.
+    const line = `Engine "remote" is unreachable (Cannot reach the CosyVoice FastAPI runtime at ${url}: Request cannot be constructed from a URL that includes credentials: ${url}/docs); this job waits in the queue until it is back.`;
+    expect(redactLogMessage(line)).toBe(
+      'Engine "remote" is unreachable (Cannot reach the CosyVoice FastAPI runtime at http://127.0.0.1:9/base: Request cannot be constructed from a URL that includes credentials: http://127.0.0.1:9/base); this job waits in the queue until it is back.',
+    );
+    expect(redactLogMessage('GET https://user@gpu1/v2/health/ready#frag, redis://:pw@cache:6379/0 and (http://h/x?token=abc).')).toBe(
+      'GET https://gpu1/v2/health/ready, redis://cache:6379/0 and (http://h/x).',
+    );
+    // A password with an @ in it: the host is what follows the last one.
+    expect(redactLogMessage('at http://svc:p@ss@gpu2:50000/')).toBe('at http://gpu2:50000/');
+    // A file: URL's path is a file path.
+    expect(redactLogMessage('loading file:///opt/models/cv3/model.pt')).toBe('loading file://…/model.pt');
+  });
+
+  it('masks the values of secret-looking key=value / key: value pairs', () => {
+    expect(redactLogMessage('token=hf_SECRETTOKEN123 user alice@corp')).toBe('token=[redacted] user [email]');
+    expect(redactLogMessage('HF_TOKEN=abc123 api-key: zzz x-api-key=q client_secret=s DB_PASSWORD=pw passwd=1 secret_key=k apikey=3 bearer=b')).toBe(
+      'HF_TOKEN=[redacted] api-key: [redacted] x-api-key=[redacted] client_secret=[redacted] DB_PASSWORD=[redacted] passwd=[redacted] secret_key=[redacted] apikey=[redacted] bearer=[redacted]',
+    );
+    expect(redactLogMessage('{"hf_token": "hf_abcdefghijklmnop", "max_new_tokens": 2048}')).toBe('{"hf_token": "[redacted]", "max_new_tokens": 2048}');
+    expect(redactLogMessage("config={'password': 'hunter2hunter2', 'seed': 1}")).toBe("config={'password': '[redacted]', 'seed': 1}");
+  });
+
+  it('masks Authorization headers and Bearer tokens', () => {
+    expect(redactLogMessage('Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOjF9.sig')).toBe('Authorization: [redacted]');
+    expect(redactLogMessage('curl -H "Authorization: Basic dXNlcjpwYXNz" http://h')).toBe('curl -H "Authorization: [redacted]" http://h');
+    expect(redactLogMessage('retrying with Bearer abc.def-ghi/jkl== now')).toBe('retrying with Bearer [redacted] now');
+  });
+
+  it('masks Hugging Face and Chorus tokens on their own, and e-mail addresses', () => {
+    expect(redactLogMessage('401 for hf_abcdefghijklmnopqrstuvwxyz012345 on the hub')).toBe('401 for hf_[redacted] on the hub');
+    expect(redactLogMessage('using chorus_pat_AbCdEf0123456789-xyz')).toBe('using chorus_pat_[redacted]');
+    expect(redactLogMessage('owner bob.smith+tts@mail.example.com, cc alice@corp.')).toBe('owner [email], cc [email].');
+  });
+
   it('is idempotent', () => {
     const samples = [
       started(['/usr/bin/python3', '/x/y.py'], 1),
       '  File "/a b/c.py", line 1, in f\nOSError: /dev/nvidia0 busy (pid 3)',
       'C:\\Users\\ops\\x.py and /etc/hosts',
+      'at http://svc:pw@h:9/base?api_key=K#f). token=hf_SECRETTOKEN123 user alice@corp',
+      'Authorization: Bearer abcdefgh12345678, {"api_key": "x"}, hf_abcdefghijklmnop, file:///opt/a/b.pt, file:///',
     ];
     for (const s of samples) expect(redactLogMessage(redactLogMessage(s))).toBe(redactLogMessage(s));
+  });
+});
+
+describe('redactJobEvent / redactJobSummary', () => {
+  const secret = 'see /srv/cv/run.log; token=hf_SECRETTOKEN123 owner alice@corp';
+  const clean = 'see …/run.log; token=[redacted] owner [email]';
+
+  it('redacts a log line, an error’s message and hint, and a status reason', () => {
+    expect(redactJobEvent({ seq: 1, at: 'now', type: 'log', level: 'info', message: secret })).toMatchObject({ message: clean });
+    expect(redactJobEvent({ seq: 2, at: 'now', type: 'error', code: 'ENGINE_FAILED', message: secret, hint: secret, stage: 'synthesis' })).toEqual({
+      seq: 2,
+      at: 'now',
+      type: 'error',
+      code: 'ENGINE_FAILED',
+      message: clean,
+      hint: clean,
+      stage: 'synthesis',
+    });
+    expect(redactJobEvent({ seq: 3, at: 'now', type: 'status', status: 'queued', reason: secret })).toEqual({ seq: 3, at: 'now', type: 'status', status: 'queued', reason: clean });
+    // Without a hint or reason none is added.
+    expect(redactJobEvent({ seq: 4, at: 'now', type: 'status', status: 'running' })).toEqual({ seq: 4, at: 'now', type: 'status', status: 'running' });
+    expect('hint' in redactJobEvent({ seq: 5, at: 'now', type: 'error', code: 'ENGINE_FAILED', message: 'x' })).toBe(false);
+  });
+
+  it('redacts a summary’s error message and hint', () => {
+    const job = { id: 'job_x', errorMessage: secret, errorHint: secret, text: 'mail me at alice@corp' } as unknown as JobSummary;
+    expect(redactJobSummary(job)).toEqual({ id: 'job_x', errorMessage: clean, errorHint: clean, text: 'mail me at alice@corp' });
+    const fine = { id: 'job_y', errorMessage: null, errorHint: null } as unknown as JobSummary;
+    expect(redactJobSummary(fine)).toEqual(fine);
   });
 });

@@ -1,6 +1,24 @@
 import type { IncomingMessage } from 'node:http';
 import type { Credential } from '@chorus/api';
-import { SECURE_SESSION_COOKIE, SESSION_COOKIE, readCookie } from './cookies.ts';
+import { SECURE_SESSION_COOKIE, SESSION_COOKIE, cookieValues } from './cookies.ts';
+
+export const TWO_SESSION_COOKIES_MESSAGE = 'Two session cookies came with this request; sign in again.';
+
+/**
+ * Applies the session-cookie rule before anything reads a credential. Browsers do not separate
+ * cookies by port, so another app on this host can plant its own chorus_session (say with
+ * Path=/trpc, which browsers send first). Over https (secure) only the __Host- name counts and
+ * plain ones are removed from the request; more than one session cookie left is a 'conflict'.
+ */
+export function settleSessionCookies(req: IncomingMessage, secure: boolean): 'ok' | 'conflict' {
+  if (secure && cookieValues(req, SESSION_COOKIE).length > 0) {
+    req.headers.cookie = (req.headers.cookie ?? '')
+      .split(';')
+      .filter((part) => part.slice(0, Math.max(part.indexOf('='), 0)).trim() !== SESSION_COOKIE)
+      .join(';');
+  }
+  return cookieValues(req, SECURE_SESSION_COOKIE).length + cookieValues(req, SESSION_COOKIE).length > 1 ? 'conflict' : 'ok';
+}
 
 /** The bearer token of an Authorization header, the session cookie otherwise. */
 export function credentialFromRequest(req: IncomingMessage): Credential | null {
@@ -10,9 +28,10 @@ export function credentialFromRequest(req: IncomingMessage): Credential | null {
     // A malformed header is still a credential (an invalid one): it gets 401, never anonymous access.
     return { kind: 'token', token: m ? m[1]! : '' };
   }
-  // The __Host- cookie (set over https) wins over a plain one another subdomain could have planted.
-  const session = readCookie(req, SECURE_SESSION_COOKIE) ?? readCookie(req, SESSION_COOKIE);
-  return session ? { kind: 'session', token: session } : null;
+  const sessions = [...cookieValues(req, SECURE_SESSION_COOKIE), ...cookieValues(req, SESSION_COOKIE)];
+  // Never pick one of two session cookies (the first may be planted): an invalid credential gets 401.
+  if (sessions.length > 1) return { kind: 'session', token: '' };
+  return sessions[0] ? { kind: 'session', token: sessions[0] } : null;
 }
 
 /** The last entry of a comma-separated forwarding header (duplicate headers are joined by Node). */

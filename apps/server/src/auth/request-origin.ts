@@ -60,9 +60,22 @@ export function hostName(hostHeader: string): string | null {
   }
 }
 
+/** A host name or IPv4 address, or a bracketed IPv6 address, each with an optional port: nothing else (no userinfo, path, spaces). */
+const HOST_SHAPE = /^(?:[A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\])(?::(\d{1,5}))?$/;
+
+/** Whether a Host header has the shape of a host[:port]; "evil.com@localhost" would otherwise parse as localhost. */
+export function isWellFormedHost(host: string | undefined): boolean {
+  if (!host) return true; // HTTP/1.0 clients send none
+  const m = HOST_SHAPE.exec(host);
+  return m !== null && (m[1] === undefined || Number(m[1]) <= 65535);
+}
+
+export const MALFORMED_HOST_MESSAGE = 'Malformed Host header: send a host name or IPv4 address with an optional :port, or [IPv6] with an optional :port.';
+
 export function isHostAllowed(req: IncomingMessage, policy: OriginPolicy): boolean {
   const host = req.headers.host;
   if (!host) return true; // HTTP/1.0 clients without Host cannot be a rebinding browser
+  if (!isWellFormedHost(host)) return false;
   const name = hostName(host);
   return name !== null && policy.hosts.has(name);
 }

@@ -1,6 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { appRouter } from '@chorus/api';
-import { crossSiteReason, isHostAllowed, type OriginPolicy } from '../auth/request-origin.ts';
+import { getTRPCErrorShape, TRPCError, transformTRPCResponse, type TRPC_ERROR_CODE_KEY } from '@trpc/server';
+import { clearedShadowedSessionCookies } from '../auth/cookies.ts';
+import { settleSessionCookies, TWO_SESSION_COOKIES_MESSAGE } from '../auth/request-identity.ts';
+import { crossSiteReason, isHostAllowed, isWellFormedHost, MALFORMED_HOST_MESSAGE, type OriginPolicy } from '../auth/request-origin.ts';
 import type { Logger } from '../logger.ts';
 import { sendError, sendJson } from './respond.ts';
 
@@ -13,6 +16,25 @@ export interface HttpRoutes {
   health: () => Promise<Record<string, unknown>>;
   web: Handler;
 }
+
+export interface RequestLimits {
+  /** Whether this request's session cookie is the Secure __Host- one (https, or forced). */
+  secureCookie: (req: IncomingMessage) => boolean;
+  /** Most calls in one tRPC batch (HTTP) or WebSocket message. */
+  maxBatchCalls: number;
+}
+
+/**
+ * tRPC's own error body (what it answers a bad batch with over HTTP, or one call over a WebSocket
+ * when `call` names its id), so tRPC clients read the code and message as usual.
+ */
+export function trpcErrorBody(code: TRPC_ERROR_CODE_KEY, message: string, call?: { id: string | number; jsonrpc?: '2.0'; type: 'query' | 'mutation' | 'subscription'; path: string }) {
+  const config = appRouter._def._config;
+  const error = getTRPCErrorShape({ config, error: new TRPCError({ code, message }), type: call?.type ?? 'unknown', path: call?.path, input: undefined, ctx: undefined });
+  return transformTRPCResponse(config, call ? { id: call.id, ...(call.jsonrpc ? { jsonrpc: call.jsonrpc } : {}), error } : { error });
+}
+
+export const tooManyCallsMessage = (max: number, count: number, where: string): string => `At most ${max} calls per ${where}; this one has ${count}.`;
 
 const AUDIO_PATH = /^\/api\/jobs\/([^/]+)\/audio$/;
 
@@ -43,6 +65,12 @@ const SUBSCRIPTION_PATHS = new Set(
     .map(([path]) => path),
 );
 
+/** How many calls a /trpc/… request makes: tRPC splits the path on commas when ?batch=1. */
+export function batchCallCount(pathname: string, url: string | undefined): number {
+  const batch = new URL(url ?? '/', 'http://x').searchParams.get('batch') === '1';
+  return batch ? (safeDecode(pathname.slice('/trpc/'.length)) ?? '').split(',').length : 1;
+}
+
 /** The subscription a /trpc/… request names (the same path tRPC would resolve, batches included), or null. */
 export function subscriptionIn(pathname: string): string | null {
   const procedures = safeDecode(pathname.slice('/trpc/'.length));
@@ -52,10 +80,13 @@ export function subscriptionIn(pathname: string): string | null {
 /**
  * One small dispatcher: tRPC, the two binary endpoints, health, then the web app. Before any
  * of them: the Host must be one of this server's names (DNS rebinding), and a state-changing
- * request that could ride on the session cookie must come from an allowed origin (CSRF).
+ * request that could ride on the session cookie must come from an allowed origin (CSRF), and
+ * a request may carry one session cookie at most (one planted by another app on this host).
  */
-export function createRequestHandler(routes: HttpRoutes, originPolicy: OriginPolicy, logger: Logger) {
+export function createRequestHandler(routes: HttpRoutes, originPolicy: OriginPolicy, logger: Logger, limits: RequestLimits) {
   return (req: IncomingMessage, res: ServerResponse): void => {
+    // "evil.com@localhost" parses as localhost but cannot build a request URL: refuse the shape first.
+    if (!isWellFormedHost(req.headers.host)) return sendError(res, 400, 'BAD_REQUEST', MALFORMED_HOST_MESSAGE);
     const pathname = requestPath(req.url);
     if (pathname === null) return sendError(res, 400, 'BAD_REQUEST', 'The request path is malformed.');
     const method = req.method ?? 'GET';
@@ -71,12 +102,22 @@ export function createRequestHandler(routes: HttpRoutes, originPolicy: OriginPol
         return sendError(res, 403, 'CROSS_SITE', `${reason} Use Chorus from its own page, or send an API token.`);
       }
     }
+    const isTrpc = pathname === '/trpc' || pathname.startsWith('/trpc/');
+    if (pathname !== '/healthz' && settleSessionCookies(req, limits.secureCookie(req)) === 'conflict') {
+      logger.warn({ path: pathname }, 'refused a request with two session cookies');
+      res.setHeader('set-cookie', clearedShadowedSessionCookies(pathname, limits.secureCookie(req)));
+      if (isTrpc) return sendJson(res, 401, trpcErrorBody('UNAUTHORIZED', TWO_SESSION_COOKIES_MESSAGE));
+      return sendError(res, 401, 'UNAUTHORIZED', TWO_SESSION_COOKIES_MESSAGE);
+    }
     const run = async (): Promise<void> => {
       if (pathname.startsWith('/trpc/')) {
         const subscription = subscriptionIn(pathname);
         if (subscription) return sendError(res, 405, 'METHOD_NOT_ALLOWED', `${subscription} is a subscription: subscribe over the WebSocket at /trpc (tRPC's wsLink), not over HTTP.`);
+        // Every call in a batch runs: refuse a long one before tRPC reads its body.
+        const calls = batchCallCount(pathname, req.url);
+        if (calls > limits.maxBatchCalls) return sendJson(res, 400, trpcErrorBody('BAD_REQUEST', `${tooManyCallsMessage(limits.maxBatchCalls, calls, 'batch')} Split it (httpBatchLink's maxItems option).`));
       }
-      if (pathname === '/trpc' || pathname.startsWith('/trpc/')) return routes.trpc(req, res);
+      if (isTrpc) return routes.trpc(req, res);
       if (pathname === '/healthz') return sendJson(res, 200, await routes.health());
       if (pathname === '/api/uploads') {
         if (method !== 'POST') return sendError(res, 405, 'METHOD_NOT_ALLOWED', 'Use POST to upload reference audio.');

@@ -3,12 +3,14 @@ import { appRouter, createApiContext, type ApiServices, type Credential } from '
 import { TRPCError } from '@trpc/server';
 import { applyWSSHandler } from '@trpc/server/adapters/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { isHostAllowed, isOriginAllowed, type OriginPolicy } from '../auth/request-origin.ts';
-import { clientAddress, credentialFromRequest } from '../auth/request-identity.ts';
+import { clearedShadowedSessionCookies } from '../auth/cookies.ts';
+import { clientAddress, credentialFromRequest, settleSessionCookies, TWO_SESSION_COOKIES_MESSAGE } from '../auth/request-identity.ts';
+import { isHostAllowed, isOriginAllowed, isWellFormedHost, MALFORMED_HOST_MESSAGE, type OriginPolicy } from '../auth/request-origin.ts';
 import { requestPath } from '../http/request-router.ts';
 import type { Logger } from '../logger.ts';
 import type { TrpcErrorLogger } from '../trpc-error-log.ts';
 import { SocketGuard } from './socket-guard.ts';
+import { limitCalls, type CallLimits } from './socket-limits.ts';
 
 export interface WebSocketOptions {
   services: ApiServices;
@@ -18,6 +20,12 @@ export interface WebSocketOptions {
   authRecheckMs: number;
   /** How long a socket that announced connectionParams may stay open without a working credential. */
   authTimeoutMs: number;
+  /** Whether this request's session cookie is the Secure __Host- one. */
+  secureCookie: (req: http.IncomingMessage) => boolean;
+  /** Per-socket caps on calls per message, subscriptions and unanswered calls. */
+  callLimits: CallLimits;
+  /** Most sockets per client address that announced connectionParams and have not signed in yet. */
+  maxPendingPerAddress: number;
   logger: Logger;
   onError: TrpcErrorLogger;
 }
@@ -25,8 +33,36 @@ export interface WebSocketOptions {
 /** Close code for "no credential arrived in time" (like HTTP 408). */
 export const SIGN_IN_TIMEOUT_CLOSE = 4408;
 
-const refuse = (socket: { end(s: string): void }, status: string, body: string): void =>
-  socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n${body}\n`);
+const refuse = (socket: { end(s: string): void }, status: string, body: string, setCookies: string[] = []): void =>
+  socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n${setCookies.map((c) => `Set-Cookie: ${c}\r\n`).join('')}\r\n${body}\n`);
+
+/** Sockets per client address that announced connectionParams and have not signed in yet. */
+class PendingSockets {
+  private readonly byAddress = new Map<string, Set<WebSocket>>();
+  private readonly addressOf = new Map<WebSocket, string>();
+
+  count(address: string): number {
+    return this.byAddress.get(address)?.size ?? 0;
+  }
+
+  add(ws: WebSocket, address: string): void {
+    const set = this.byAddress.get(address) ?? new Set<WebSocket>();
+    set.add(ws);
+    this.byAddress.set(address, set);
+    this.addressOf.set(ws, address);
+    ws.once('close', () => this.remove(ws));
+  }
+
+  /** Signed in or closed: no longer waiting. */
+  remove(ws: WebSocket): void {
+    const address = this.addressOf.get(ws);
+    if (address === undefined) return;
+    this.addressOf.delete(ws);
+    const set = this.byAddress.get(address);
+    set?.delete(ws);
+    if (set?.size === 0) this.byAddress.delete(address);
+  }
+}
 
 /** A token sent by a script in tRPC's connectionParams ({ token: "chorus_pat_…" }). */
 function tokenFromParams(params: Partial<Record<string, string>> | null | undefined): Credential | null {
@@ -43,6 +79,7 @@ export function attachWebSockets(server: http.Server, options: WebSocketOptions)
   const { services, logger } = options;
   const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
   const guard = new SocketGuard(services.auth, options.authRecheckMs, logger);
+  const pending = new PendingSockets();
   const handler = applyWSSHandler({
     wss,
     router: appRouter,
@@ -52,6 +89,7 @@ export function attachWebSockets(server: http.Server, options: WebSocketOptions)
       const identity = credential && (await services.auth.isSetUp()) ? await services.auth.resolve(credential) : null;
       if (!identity) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Sign in first: the WebSocket needs a session cookie or an API token in connectionParams.' });
       guard.track(res as WebSocket, identity);
+      pending.remove(res as WebSocket);
       return createApiContext(services, { transport: 'ws', ip: clientAddress(req, options.trustProxy), userAgent: req.headers['user-agent'] ?? null }, credential, null);
     },
     onError: options.onError,
@@ -71,6 +109,7 @@ export function attachWebSockets(server: http.Server, options: WebSocketOptions)
 
   server.on('upgrade', (req, socket, head) => {
     void (async () => {
+      if (!isWellFormedHost(req.headers.host)) return refuse(socket, '400 Bad Request', MALFORMED_HOST_MESSAGE);
       const pathname = requestPath(req.url);
       if (pathname === null) return refuse(socket, '400 Bad Request', 'Malformed request target.');
       if (pathname !== '/trpc') return refuse(socket, '404 Not Found', 'WebSockets are served at /trpc only.');
@@ -83,7 +122,22 @@ export function attachWebSockets(server: http.Server, options: WebSocketOptions)
         logger.warn({ origin, host: req.headers.host }, 'refused WebSocket from a foreign origin');
         return refuse(socket, '403 Forbidden', `Origin ${origin} is not allowed: open Chorus from its own address, or add the origin to CHORUS_ALLOWED_ORIGINS.`);
       }
+      // The same rule as HTTP (another app on this host can plant a second cookie); tRPC's createContext reads this req later.
+      const secure = options.secureCookie(req);
+      if (settleSessionCookies(req, secure) === 'conflict') {
+        logger.warn({ host: req.headers.host }, 'refused a WebSocket with two session cookies');
+        return refuse(socket, '401 Unauthorized', TWO_SESSION_COOKIES_MESSAGE, clearedShadowedSessionCookies(pathname, secure));
+      }
       const expectsParams = new URL(req.url ?? '/', 'http://x').searchParams.get('connectionParams') === '1';
+      const address = clientAddress(req, options.trustProxy) ?? 'unknown';
+      if (expectsParams && pending.count(address) >= options.maxPendingPerAddress) {
+        logger.warn({ address, limit: options.maxPendingPerAddress }, 'refused a WebSocket: too many from this address waiting to sign in');
+        return refuse(
+          socket,
+          '429 Too Many Requests',
+          `Too many WebSockets from your address are waiting to sign in (at most ${options.maxPendingPerAddress}): send { token } in connectionParams on the open ones, or close them.`,
+        );
+      }
       if (!expectsParams) {
         const credential = credentialFromRequest(req);
         const identity = credential && (await services.auth.isSetUp()) ? await services.auth.resolve(credential) : null;
@@ -91,8 +145,13 @@ export function attachWebSockets(server: http.Server, options: WebSocketOptions)
       }
       wss.handleUpgrade(req, socket, head, (ws) => {
         // Unauthenticated sockets waiting for connectionParams must not pile up.
-        if (expectsParams) closeUnlessSignedIn(ws);
+        if (expectsParams) {
+          closeUnlessSignedIn(ws);
+          pending.add(ws, address);
+        }
         wss.emit('connection', ws, req);
+        // After tRPC attached its message listener, so the caps sit in front of it.
+        limitCalls(ws, options.callLimits, expectsParams, logger);
       });
     })().catch((err: unknown) => {
       logger.error({ err }, 'WebSocket upgrade failed');

@@ -35,7 +35,7 @@ export async function signIn(url: string, email: string, password: string): Prom
 /** A personal access token for a person (signs in, then creates one). */
 export async function issueToken(url: string, email: string = TEST_ADMIN.email, password: string = TEST_ADMIN.password): Promise<string> {
   const cookie = await signIn(url, email, password);
-  const res = await fetch(`${url}/trpc/auth.createToken`, { method: 'POST', headers: { 'content-type': 'application/json', cookie }, body: JSON.stringify({ name: 'test' }) });
+  const res = await fetch(`${url}/trpc/auth.createToken`, { method: 'POST', headers: { 'content-type': 'application/json', cookie }, body: JSON.stringify({ name: 'test', currentPassword: password }) });
   if (res.status !== 200) throw new Error(`token creation failed: ${res.status} ${await res.text()}`);
   return ((await res.json()) as { result: { data: { token: string } } }).result.data.token;
 }

@@ -46,7 +46,8 @@ export const trpcClient = createTRPCClient<AppRouter>({
     splitLink({
       condition: (op) => op.type === 'subscription',
       true: wsLink<AppRouter>({ client: wsClient }),
-      false: httpBatchLink({ url: '/trpc' }),
+      // The server takes at most 20 calls per batch (CHORUS_MAX_BATCH_CALLS).
+      false: httpBatchLink({ url: '/trpc', maxItems: 20 }),
     }),
   ],
 });

@@ -114,7 +114,7 @@ export class AuthService {
   /** Email + password → a new session. Unknown email and wrong password are the same failure. */
   async login(email: string, password: string, meta: { ip: string | null; userAgent: string | null }): Promise<LoginOutcome> {
     // Reserved before the slow hash: parallel attempts cannot all pass the limit.
-    const attempt = this.throttle.reserve(email, meta.ip ?? 'unknown');
+    const attempt = this.throttle.reserve(email, meta.ip ?? 'unknown', 'sign-in');
     if (!attempt.ok) return { ok: false, reason: 'throttled', retryAfterMs: attempt.retryAfterMs };
     const user = await this.db.user.findUnique({ where: { email } });
     const valid = await verifyPassword(password, user?.passwordHash ?? (await decoyPasswordHash()));
@@ -181,20 +181,28 @@ export class AuthService {
   }
 
   /**
-   * Checks the current password under the account's sign-in limit (a stolen session must not
-   * brute-force it), then ends every other session; API tokens stay (listed and revocable).
+   * A signed-in person's password, checked again before a sensitive change, under the
+   * re-authentication limit for this account from this address (a stolen session must not
+   * brute-force it; strangers' failed sign-ins do not count here, so they cannot block it).
    */
-  async changePassword(userId: string, currentPassword: string, newPassword: string, keepSessionId: string | null): Promise<PasswordChangeOutcome> {
+  async checkCurrentPassword(userId: string, currentPassword: string, address: string | null): Promise<{ ok: true } | PasswordRefusal> {
     const user = await this.db.user.findUnique({ where: { id: userId } });
     if (!user) return { ok: false, reason: 'invalid' };
-    // Per account only: the caller is signed in, and their address may be shared with teammates.
-    const attempt = this.throttle.reserve(user.email, null);
+    // Reserved before the slow hash, like a sign-in: parallel guesses cannot pass the limit.
+    const attempt = this.throttle.reserve(user.email, address ?? 'unknown', 'reauth');
     if (!attempt.ok) return { ok: false, reason: 'throttled', retryAfterMs: attempt.retryAfterMs };
     if (!(await verifyPassword(currentPassword, user.passwordHash))) {
       attempt.failed();
       return { ok: false, reason: 'invalid' };
     }
     attempt.succeeded();
+    return { ok: true };
+  }
+
+  /** Checks the current password (checkCurrentPassword), then ends every other session; API tokens stay (listed and revocable). */
+  async changePassword(userId: string, currentPassword: string, newPassword: string, keepSessionId: string | null, address: string | null): Promise<PasswordChangeOutcome> {
+    const checked = await this.checkCurrentPassword(userId, currentPassword, address);
+    if (!checked.ok) return checked;
     await this.db.$transaction([
       this.db.user.update({ where: { id: userId }, data: { passwordHash: await hashPassword(newPassword) } }),
       // Other sign-ins end: whoever knew the old password is out.

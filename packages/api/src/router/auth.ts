@@ -135,7 +135,7 @@ export const authRouter = createRouter({
 
   changePassword: viewerProcedure.input(changePasswordInputSchema).mutation(async ({ ctx, input }) => {
     const keep = ctx.session.via === 'session' ? ctx.session.credentialId : null;
-    const outcome = await ctx.auth.changePassword(ctx.user.id, input.currentPassword, input.newPassword, keep);
+    const outcome = await ctx.auth.changePassword(ctx.user.id, input.currentPassword, input.newPassword, keep, ctx.request.ip);
     if (!outcome.ok) {
       if (outcome.reason === 'throttled') throw tooManyAttempts(ctx, outcome.retryAfterMs, 'wrong current passwords');
       throw new TRPCError({ code: 'BAD_REQUEST', message: `The current password is wrong. (${PASSWORD_RULE})` });
@@ -173,8 +173,13 @@ export const authRouter = createRouter({
     return rows.map(toTokenInfo);
   }),
 
-  /** The token is in this answer only: it is stored hashed. */
+  /** The token is in this answer only: it is stored hashed. Needs the current password, as a token outlives the session. */
   createToken: viewerProcedure.input(createTokenInputSchema).mutation(async ({ ctx, input }) => {
+    const checked = await ctx.auth.checkCurrentPassword(ctx.user.id, input.currentPassword, ctx.request.ip);
+    if (!checked.ok) {
+      if (checked.reason === 'throttled') throw tooManyAttempts(ctx, checked.retryAfterMs, 'wrong current passwords');
+      throw new TRPCError({ code: 'BAD_REQUEST', message: 'Wrong password.' });
+    }
     const { token, id } = await ctx.auth.createApiToken(ctx.user.id, input.name, input.expiresInDays);
     await recordAudit(ctx.db, { actor: ctx.user, action: 'token.created', target: { type: 'token', id }, detail: { name: input.name }, ip: ctx.request.ip });
     return { id, token };

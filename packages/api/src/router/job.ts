@@ -281,7 +281,9 @@ export const jobRouter = createRouter({
     if (job.createdById !== ctx.user.id) {
       await recordAudit(ctx.db, { actor: ctx.user, action: 'job.canceled_by_admin', target: { type: 'job', id: job.id }, detail: { owner: job.createdById }, ip: ctx.request.ip });
     }
-    return loadJobSummary(ctx.db, await findJobOrThrow(ctx, job.id));
+    const summary = await loadJobSummary(ctx.db, await findJobOrThrow(ctx, job.id));
+    // Redacted for non-admins as in job.get: a running job's error text may come from the engine.
+    return ctx.user.role === 'admin' ? summary : redactJobSummary(summary);
   }),
 
   /** The job, its events, its audio, and its upload when no other job uses it. Finished jobs only. */

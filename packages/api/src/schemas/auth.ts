@@ -44,8 +44,11 @@ export const loginInputSchema = z.object({
   password: wellFormedText('Password', PASSWORD_MAX),
 });
 
+/** The signed-in person's password, asked again before a sensitive change. */
+export const currentPasswordSchema = wellFormedText('Current password', PASSWORD_MAX);
+
 export const changePasswordInputSchema = z.object({
-  currentPassword: wellFormedText('Current password', PASSWORD_MAX),
+  currentPassword: currentPasswordSchema,
   newPassword: passwordSchema,
 });
 
@@ -86,6 +89,8 @@ export const userRefInputSchema = z.object({ userId: userIdSchema });
 export const TOKEN_MAX_DAYS = 3650;
 export const createTokenInputSchema = z.object({
   name: personNameSchema,
+  /** A token outlives the session: a stolen session must not mint one without the password. */
+  currentPassword: currentPasswordSchema,
   expiresInDays: z
     .number({ error: `expiresInDays must be a number of days from 1 to ${TOKEN_MAX_DAYS}.` })
     .int(`expiresInDays must be a whole number of days from 1 to ${TOKEN_MAX_DAYS}.`)

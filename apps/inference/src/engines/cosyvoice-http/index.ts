@@ -7,6 +7,7 @@ import { cosyVoiceError } from '../cosyvoice/failure-classifier.ts';
 import { capitalize, clip, ERROR_BODY_LIMIT, fastApiDetail, pythonExceptionLine } from '../remote/error-body.ts';
 import { probeGet } from '../remote/probe.ts';
 import { ConnectionLostError, RemoteCall } from '../remote/remote-call.ts';
+import { refuseUrlCredentials, shownUrl } from '../remote/shown-url.ts';
 import { estimateSpeechSeconds, LearnedRatio } from '../remote/speech-estimate.ts';
 import { buildFastApiRequest } from './fastapi-request.ts';
 import { Int16PcmCollector } from './pcm.ts';
@@ -38,7 +39,9 @@ export function createCosyVoiceHttpEngine(config: CosyVoiceHttpEngineConfig): En
     reproducible: false,
   });
   const base = config.url.replace(/\/+$/, '');
-  const target = `${COSYVOICE_HTTP_RUNTIME} at ${base}`;
+  // Messages name the server by origin + path only: userinfo or a query may hold credentials.
+  const shown = shownUrl(config.url);
+  const target = `${COSYVOICE_HTTP_RUNTIME} at ${shown}`;
   const sampleRate = outputSampleRate(config);
   // Real audio seconds ÷ estimated seconds over past runs: this voice/model's actual pace.
   const pace = new LearnedRatio(1, 0.5, 2);
@@ -55,7 +58,7 @@ export function createCosyVoiceHttpEngine(config: CosyVoiceHttpEngineConfig): En
     const promptNote = request.promptWav
       ? `, prompt_wav ${request.promptWav.seconds.toFixed(2)} s at ${request.promptWav.sampleRate} Hz as a ${Math.ceil(request.promptWav.bytes / 1024)} KiB 16-bit WAV`
       : '';
-    emit({ type: 'log', level: 'debug', message: `POST ${base}${request.path} (${Object.entries(request.fields).map(([k, v]) => `${k} ${v.length} chars`).join(', ')}${promptNote}).` });
+    emit({ type: 'log', level: 'debug', message: `POST ${shown}${request.path} (${Object.entries(request.fields).map(([k, v]) => `${k} ${v.length} chars`).join(', ')}${promptNote}).` });
 
     const rawEstimate = estimateSpeechSeconds(input.text);
     const estimate = rawEstimate * pace.value;
@@ -71,8 +74,9 @@ export function createCosyVoiceHttpEngine(config: CosyVoiceHttpEngineConfig): En
     });
     active.add(call);
     try {
+      refuseUrlCredentials(config.url, target, stage);
       const response = await call.fetch(base + request.path, { method: 'POST', body: request.form });
-      if (!response.ok) throw await httpFailure(call, response, `${base}${request.path}`, stage);
+      if (!response.ok) throw await httpFailure(call, response, `${shown}${request.path}`, stage);
 
       stage = 'synthesis';
       emit({ type: 'stage', name: stage });
@@ -136,6 +140,7 @@ export function createCosyVoiceHttpEngine(config: CosyVoiceHttpEngineConfig): En
     info,
     run,
     async probe(signal: AbortSignal): Promise<void> {
+      refuseUrlCredentials(config.url, target);
       // FastAPI serves /docs for every app: any HTTP answer means the server is up.
       await probeGet(`${base}/docs`, target, signal);
     },

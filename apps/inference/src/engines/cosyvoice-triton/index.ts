@@ -8,6 +8,7 @@ import { cosyVoiceError } from '../cosyvoice/failure-classifier.ts';
 import { clip, ERROR_BODY_LIMIT, tritonErrorMessage } from '../remote/error-body.ts';
 import { probeGet } from '../remote/probe.ts';
 import { RemoteCall } from '../remote/remote-call.ts';
+import { refuseUrlCredentials, shownUrl } from '../remote/shown-url.ts';
 import { estimateSpeechSeconds, LearnedRatio } from '../remote/speech-estimate.ts';
 import { buildInferRequest, parseWaveform, TRITON_REFERENCE_RATE } from './kserve.ts';
 import { EstimatedProgress } from './estimated-progress.ts';
@@ -45,7 +46,9 @@ export function createCosyVoiceTritonEngine(config: CosyVoiceTritonEngineConfig)
   });
   const base = config.url.replace(/\/+$/, '');
   const model = encodeURIComponent(config.tritonModel);
-  const target = `Triton at ${base} (model ${config.tritonModel})`;
+  // Messages name the server by origin + path only: userinfo or a query may hold credentials.
+  const shown = shownUrl(config.url);
+  const target = `Triton at ${shown} (model ${config.tritonModel})`;
   const sampleRate = outputSampleRate(config);
   // Wall seconds per second of audio, learned from finished runs. CosyVoice's README
   // reports an offline real-time factor of 0.06–0.09 on one L20 GPU; start more slowly
@@ -98,6 +101,7 @@ export function createCosyVoiceTritonEngine(config: CosyVoiceTritonEngineConfig)
       if (point) emit({ type: 'progress', ...point });
     }, PROGRESS_TICK_MS);
     try {
+      refuseUrlCredentials(config.url, target, stage);
       const response = await call.fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
       if (!response.ok) throw await tritonFailure(call, response, stage);
       const text = await call.text(response);
@@ -126,20 +130,21 @@ export function createCosyVoiceTritonEngine(config: CosyVoiceTritonEngineConfig)
     info,
     run,
     async probe(signal: AbortSignal): Promise<void> {
+      refuseUrlCredentials(config.url, target);
       const server = await probeGet(`${base}/v2/health/ready`, target, signal);
-      if (server.status !== 200) throw new EngineError('ENGINE_UNAVAILABLE', `Triton at ${base} is not ready (HTTP ${server.status} on /v2/health/ready).`, 'It may still be loading models; an admin should check its log.');
+      if (server.status !== 200) throw new EngineError('ENGINE_UNAVAILABLE', `Triton at ${shown} is not ready (HTTP ${server.status} on /v2/health/ready).`, 'It may still be loading models; an admin should check its log.');
       const ready = await probeGet(`${base}/v2/models/${model}/ready`, target, signal);
       if (ready.status !== 200) {
         throw new EngineError(
           'ENGINE_UNAVAILABLE',
-          `Triton at ${base} has no ready model "${config.tritonModel}" (HTTP ${ready.status}${tritonErrorMessage(ready.text) ? `: ${clip(tritonErrorMessage(ready.text)!)}` : ''}).`,
+          `Triton at ${shown} has no ready model "${config.tritonModel}" (HTTP ${ready.status}${tritonErrorMessage(ready.text) ? `: ${clip(tritonErrorMessage(ready.text)!)}` : ''}).`,
           'The model may still be loading, or the engine’s tritonModel does not match the model repository (cosyvoice2 or cosyvoice3).',
         );
       }
       // The HTTP infer endpoint refuses decoupled (streaming) models; say so before a job fails on it.
       const modelConfig = await probeGet(`${base}/v2/models/${model}/config`, target, signal);
       if (modelConfig.status === 200 && isDecoupled(modelConfig.text)) {
-        throw new EngineError('ENGINE_UNAVAILABLE', `Model "${config.tritonModel}" on ${base} runs in decoupled (streaming) mode.`, DECOUPLED_HINT);
+        throw new EngineError('ENGINE_UNAVAILABLE', `Model "${config.tritonModel}" on ${shown} runs in decoupled (streaming) mode.`, DECOUPLED_HINT);
       }
     },
     async close(): Promise<void> {

@@ -6,6 +6,10 @@ import { DataTable } from '../../components/DataTable.tsx';
 import { InlineError } from '../../components/InlineError.tsx';
 import { formatDateTime } from '../../lib/format.ts';
 import { useTRPC } from '../../trpc/context.ts';
+import { CurrentPasswordField } from '../auth/AuthFields.tsx';
+
+/** A token outlives the session that made it: the form proposes an expiry (empty still means never). */
+const DEFAULT_TOKEN_DAYS = '90';
 
 /** "" = never expires; otherwise a whole number of days. */
 function parseDays(raw: string): { ok: true; days: number | undefined } | { ok: false; message: string } {
@@ -29,7 +33,8 @@ export function ApiTokensSection() {
   const tokens = useQuery(trpc.auth.tokens.queryOptions());
   const refresh = (): void => void queryClient.invalidateQueries({ queryKey: trpc.auth.tokens.queryKey() });
   const [name, setName] = useState('');
-  const [days, setDays] = useState('');
+  const [days, setDays] = useState(DEFAULT_TOKEN_DAYS);
+  const [password, setPassword] = useState('');
   const [problem, setProblem] = useState<string | null>(null);
   const create = useMutation(trpc.auth.createToken.mutationOptions({ onSuccess: refresh }));
   const revoke = useMutation(trpc.auth.revokeToken.mutationOptions({ onSuccess: refresh }));
@@ -39,14 +44,23 @@ export function ApiTokensSection() {
     const parsed = parseDays(days);
     setProblem(parsed.ok ? null : parsed.message);
     if (!parsed.ok) return;
-    create.mutate({ name, ...(parsed.days !== undefined ? { expiresInDays: parsed.days } : {}) }, { onSuccess: () => setName('') });
+    create.mutate(
+      { name, currentPassword: password, ...(parsed.days !== undefined ? { expiresInDays: parsed.days } : {}) },
+      {
+        onSuccess: () => {
+          setName('');
+          setPassword('');
+        },
+      },
+    );
   };
 
   return (
     <section className="card" aria-label="API tokens">
       <h2>API tokens</h2>
       <p className="help">
-        For scripts and the command line: send <code>Authorization: Bearer &lt;token&gt;</code>. A token acts as you, with your role.
+        For scripts and the command line: send <code>Authorization: Bearer &lt;token&gt;</code>. A token acts as you, with your role, until it
+        expires or is revoked, so creating one asks for your password. Leave the expiry empty for a token that never expires.
       </p>
       <form className="inline-form" onSubmit={onSubmit}>
         <div className="field">
@@ -57,6 +71,7 @@ export function ApiTokensSection() {
           <label htmlFor="token-days">Expires after (days)</label>
           <input id="token-days" type="number" min={1} max={TOKEN_MAX_DAYS} value={days} onChange={(e) => setDays(e.target.value)} placeholder="never" data-testid="token-days" />
         </div>
+        <CurrentPasswordField id="token-password" label="Your password" value={password} onChange={setPassword} testId="token-password" />
         <button type="submit" className="button primary" disabled={create.isPending} data-testid="create-token">
           Create token
         </button>

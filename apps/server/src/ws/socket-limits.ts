@@ -1,0 +1,154 @@
+import type { RawData, WebSocket } from 'ws';
+import { z } from 'zod';
+import { tooManyCallsMessage, trpcErrorBody } from '../http/request-router.ts';
+import type { Logger } from '../logger.ts';
+
+/** Close code for a message with far more calls than any tRPC client sends (policy violation). */
+export const TOO_MANY_CALLS_CLOSE = 1008;
+
+export interface CallLimits {
+  /** Most calls in one message (a JSON array); the same limit as an HTTP batch. */
+  maxCallsPerMessage: number;
+  /** Most live subscriptions on one socket. */
+  maxSubscriptions: number;
+  /** Most queries and mutations on one socket that have not been answered yet. */
+  maxInFlight: number;
+}
+
+// The same checks tRPC's parseTRPCMessage makes: a message passing these is one tRPC runs (or answers by id).
+const requestId = z.union([z.string(), z.number(), z.null()]);
+const jsonrpc = z.literal('2.0').optional();
+const callMessage = z.union([
+  z.object({ id: requestId, jsonrpc, method: z.literal('subscription.stop') }),
+  z.object({ id: requestId, jsonrpc, method: z.enum(['query', 'mutation', 'subscription']), params: z.object({ path: z.string(), lastEventId: z.string().optional() }) }),
+]);
+type CallMessage = z.infer<typeof callMessage>;
+
+/** The head of every reply tRPC sends ({"id":…,"jsonrpc"?,"error" | "result":{"type":…}}), read without parsing a large body. */
+const REPLY_HEAD = /^\{"id":(null|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|"(?:[^"\\]|\\.)*")(?:,"jsonrpc":"2\.0")?,"(?:(error)"|result":\{"type":"(\w+)")/;
+
+/** The request id a reply answers (as JSON) and whether it is an error or which result type; null for other frames. */
+function replyHead(frame: string): { id: string; kind: string } | null {
+  const m = REPLY_HEAD.exec(frame);
+  if (m) return { id: m[1]!, kind: m[2] ?? m[3]! };
+  // Another key order than tRPC 11 writes: read the whole frame rather than lose track of a call.
+  if (!frame.startsWith('{')) return null;
+  try {
+    const reply = z.object({ id: requestId, error: z.unknown().optional(), result: z.object({ type: z.string() }).optional() }).parse(JSON.parse(frame));
+    return { id: JSON.stringify(reply.id), kind: reply.error !== undefined ? 'error' : (reply.result?.type ?? 'data') };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Caps the work one WebSocket can ask for, in front of tRPC's message listener (which runs every
+ * call of a message at once, however many): calls per message, live subscriptions, and
+ * unanswered queries/mutations. A call over a cap is answered at once with a tRPC error for its
+ * id and never reaches tRPC, so the socket keeps working and other clients are not slowed. Calls
+ * are counted from the messages in and released by tRPC's replies out (a query's answer, a
+ * subscription's error or "stopped").
+ * Call after tRPC has attached to the socket; `expectsParams`: its first message is connectionParams.
+ */
+export function limitCalls(ws: WebSocket, limits: CallLimits, expectsParams: boolean, logger: Logger): void {
+  const trpcListeners = ws.listeners('message');
+  ws.removeAllListeners('message');
+  const inFlight = new Set<string>();
+  const subscriptions = new Set<string>();
+  let awaitingParams = expectsParams;
+  let warned = false;
+
+  const rawSend = ws.send.bind(ws);
+  ws.send = (data: unknown, ...rest: unknown[]): void => {
+    if (typeof data === 'string') {
+      const head = replyHead(data);
+      if (head && !inFlight.delete(head.id) && (head.kind === 'error' || head.kind === 'stopped')) subscriptions.delete(head.id);
+    }
+    Reflect.apply(rawSend, ws, [data, ...rest]);
+  };
+
+  const refuse = (call: CallMessage & { method: 'query' | 'mutation' | 'subscription' }, code: 'BAD_REQUEST' | 'TOO_MANY_REQUESTS', message: string): void => {
+    if (call.id === null) return;
+    rawSend(JSON.stringify(trpcErrorBody(code, message, { id: call.id, jsonrpc: call.jsonrpc, type: call.method, path: call.params.path })));
+  };
+  const warnOnce = (what: string): void => {
+    if (warned) return;
+    warned = true;
+    logger.warn({ limits }, `refused WebSocket calls: ${what}`);
+  };
+
+  /** The calls of a message tRPC may run: 'all', none, or the admitted ones (as sent) to re-encode. */
+  const admit = (data: RawData, isBinary: boolean): 'all' | 'none' | unknown[] => {
+    if (isBinary) return 'all'; // tRPC answers binary frames with an error and runs nothing
+    const text = data.toString();
+    if (text === 'PING' || text === 'PONG') return 'all';
+    if (awaitingParams) {
+      // tRPC reads the first message of a ?connectionParams=1 socket as the credential, never as calls.
+      awaitingParams = false;
+      return 'all';
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      return 'all'; // tRPC answers PARSE_ERROR and runs nothing
+    }
+    const items: unknown[] = Array.isArray(parsed) ? parsed : [parsed];
+    if (items.length > limits.maxCallsPerMessage) {
+      const message = tooManyCallsMessage(limits.maxCallsPerMessage, items.length, 'WebSocket message');
+      // No tRPC client has more calls pending than a socket allows: a longer message is not worth one reply per call.
+      if (items.length > limits.maxSubscriptions + limits.maxInFlight) {
+        warnOnce(`a message with ${items.length} calls; socket closed`);
+        ws.close(TOO_MANY_CALLS_CLOSE, message);
+        return 'none';
+      }
+      warnOnce(`a message with ${items.length} calls`);
+      for (const item of items) {
+        const call = callMessage.safeParse(item);
+        if (call.success && call.data.method !== 'subscription.stop') refuse(call.data, 'BAD_REQUEST', message);
+      }
+      return 'none';
+    }
+    const calls: Array<{ call: CallMessage; raw: unknown }> = [];
+    for (const raw of items) {
+      const call = callMessage.safeParse(raw);
+      if (!call.success) return 'all'; // tRPC refuses the whole message with PARSE_ERROR and runs none of it
+      calls.push({ call: call.data, raw });
+    }
+    // The items as sent (zod's output drops params.input), so tRPC gets exactly what the client wrote.
+    const admitted: unknown[] = [];
+    for (const { call, raw } of calls) {
+      // Stops end subscriptions; a null id is answered with PARSE_ERROR and not run.
+      if (call.method === 'subscription.stop' || call.id === null) {
+        admitted.push(raw);
+        continue;
+      }
+      const key = JSON.stringify(call.id);
+      if (inFlight.has(key) || subscriptions.has(key)) {
+        refuse(call, 'BAD_REQUEST', `Request id ${key} is already in use on this WebSocket; give every call its own id.`);
+      } else if (call.method === 'subscription' && subscriptions.size >= limits.maxSubscriptions) {
+        warnOnce(`more than ${limits.maxSubscriptions} subscriptions`);
+        refuse(call, 'TOO_MANY_REQUESTS', `At most ${limits.maxSubscriptions} subscriptions per WebSocket; stop one before starting another.`);
+      } else if (call.method !== 'subscription' && inFlight.size >= limits.maxInFlight) {
+        warnOnce(`more than ${limits.maxInFlight} unanswered calls`);
+        refuse(call, 'TOO_MANY_REQUESTS', `At most ${limits.maxInFlight} unanswered queries and mutations per WebSocket; wait for an answer before sending more.`);
+      } else {
+        (call.method === 'subscription' ? subscriptions : inFlight).add(key);
+        admitted.push(raw);
+      }
+    }
+    if (admitted.length === calls.length) return 'all';
+    return admitted.length === 0 ? 'none' : admitted;
+  };
+
+  ws.on('message', (data: RawData, isBinary: boolean) => {
+    const verdict = admit(data, isBinary);
+    if (verdict === 'none') return;
+    const payload = verdict === 'all' ? data : Buffer.from(JSON.stringify(verdict));
+    for (const listener of trpcListeners) Reflect.apply(listener, ws, [payload, isBinary]);
+  });
+  ws.once('close', () => {
+    inFlight.clear();
+    subscriptions.clear();
+  });
+}
