@@ -1,19 +1,6 @@
 import { openDb, type Db } from '@chorus/db';
-import { TRPCClientError } from '@trpc/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addPerson, bearer, collectEvents, connectClient, useChorus } from './support/harness.ts';
-
-/** The error a call rejected with (fails the test if it resolved). */
-async function refusal(p: Promise<unknown>): Promise<TRPCClientError<never>> {
-  const err = await p.then(
-    () => {
-      throw new Error('expected the call to be refused');
-    },
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(TRPCClientError);
-  return err as TRPCClientError<never>;
-}
+import { addPerson, bearer, collectEvents, connectClient, useChorus, refusal } from './support/harness.ts';
 
 describe('job.create and job.rerun with a client request id', () => {
   const chorus = useChorus();

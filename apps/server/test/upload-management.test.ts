@@ -3,23 +3,12 @@ import path from 'node:path';
 import { sweepRetention, type StoredFiles } from '@chorus/api';
 import { openDb, type Db } from '@chorus/db';
 import { InProcessEventBus } from '@chorus/inference';
-import { TRPCClientError } from '@trpc/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { voicedWav } from './helpers/audio.ts';
-import { addPerson, bearer, collectEvents, connectClient, uploadReference, useChorus, type Client } from './support/harness.ts';
+import { addPerson, bearer, collectEvents, connectClient, uploadReference, useChorus, type Client, refusal } from './support/harness.ts';
 
 const voice = (f0: number): Uint8Array => voicedWav({ sampleRate: 24000, seconds: 3, f0 });
 
-async function refusal(p: Promise<unknown>): Promise<TRPCClientError<never>> {
-  const err = await p.then(
-    () => {
-      throw new Error('expected the call to be refused');
-    },
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(TRPCClientError);
-  return err as TRPCClientError<never>;
-}
 
 describe('people list and delete the reference audio they uploaded', () => {
   const chorus = useChorus();

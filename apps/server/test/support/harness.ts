@@ -2,9 +2,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { AppRouter, JobEvent, UploadResult } from '@chorus/api';
-import { createTRPCClient, createWSClient, httpLink, splitLink, wsLink, type TRPCClient } from '@trpc/client';
+import { createTRPCClient, createWSClient, httpLink, splitLink, TRPCClientError, wsLink, type TRPCClient } from '@trpc/client';
 import pino from 'pino';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import WebSocket from 'ws';
 import { loadConfig, startChorus, type RunningChorus } from '../../src/index.ts';
 import { voicedWav } from '../helpers/audio.ts';
@@ -199,4 +199,16 @@ export async function addPerson(h: Harness, role: 'admin' | 'member' | 'viewer')
   } finally {
     admin.close();
   }
+}
+
+/** The tRPC error a call was refused with (fails the test if the call succeeded). */
+export async function refusal(p: Promise<unknown>): Promise<TRPCClientError<never>> {
+  const err = await p.then(
+    () => {
+      throw new Error('expected the call to be refused');
+    },
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(TRPCClientError);
+  return err as TRPCClientError<never>;
 }
