@@ -1,0 +1,258 @@
+/**
+ * The two servers under measurement, driven the same way: a real Chorus server process
+ * (src/main.ts, SQLite, in-process queue, the emitter as a `command` engine; subscribers are
+ * tRPC WebSocket clients on job.events) and the bare `ws` broadcaster (bare-server.ts).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { AppRouter } from '@chorus/api';
+import { createTRPCClient, createWSClient, httpLink, wsLink } from '@trpc/client';
+import WebSocket from 'ws';
+import { openInspector, type Inspector } from './inspector.ts';
+import { freePort, runDir, spawnOwned, waitHealthy, within, type Spawned } from './processes.ts';
+import { Tally, type Subscriber } from './tally.ts';
+
+const benchDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const serverDir = path.resolve(benchDir, '..');
+export const EMITTER = path.join(benchDir, 'emitter.py');
+
+/** Connections are opened this many at a time, each batch waiting until it is subscribed. */
+const OPEN_BATCH = 50;
+const SUBSCRIBE_TIMEOUT_MS = 60_000;
+
+export interface RunningTarget {
+  name: 'bare' | 'chorus';
+  pid: number;
+  /** The DevTools session when started with `inspect` (the memory benchmark forces GC through it). */
+  inspector: Inspector | null;
+  /** The last lines the server process printed. */
+  output(): string;
+  /** Start `jobs` emitter runs with these parameters and `perJob` subscribers on each. */
+  launch(jobs: number, perJob: number, text: string): Promise<Subscriber[][]>;
+  /** More subscribers on job `job` of the last launch. */
+  subscribe(job: number, count: number): Promise<Subscriber[]>;
+  stop(): Promise<void>;
+}
+
+async function openInBatches(count: number, open: () => Subscriber, what: string): Promise<Subscriber[]> {
+  const all: Subscriber[] = [];
+  while (all.length < count) {
+    const batch = Array.from({ length: Math.min(OPEN_BATCH, count - all.length) }, open);
+    all.push(...batch);
+    await within(Promise.all(batch.map((s) => s.subscribed)), SUBSCRIBE_TIMEOUT_MS, `${what}: ${all.length} subscribers opened, the last ${batch.length} not subscribed within ${SUBSCRIBE_TIMEOUT_MS / 1000} s`);
+  }
+  return all;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Chorus
+
+const ADMIN = { email: 'bench@chorus.test', password: 'bench-admin-password', name: 'Bench Admin' };
+
+async function adminToken(url: string): Promise<string> {
+  const login = await fetch(`${url}/trpc/auth.login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: ADMIN.email, password: ADMIN.password }) });
+  if (login.status !== 200) throw new Error(`Chorus sign-in failed: ${login.status} ${await login.text()}`);
+  const cookie = login.headers.getSetCookie().find((c) => /^(__Host-)?chorus_session=/.test(c))?.split(';')[0];
+  if (!cookie) throw new Error('Chorus sign-in set no session cookie');
+  const res = await fetch(`${url}/trpc/auth.createToken`, { method: 'POST', headers: { 'content-type': 'application/json', cookie }, body: JSON.stringify({ name: 'bench', currentPassword: ADMIN.password }) });
+  if (res.status !== 200) throw new Error(`Chorus token creation failed: ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { result: { data: { token: string } } }).result.data.token;
+}
+
+export interface StartOptions {
+  /** Start node with --inspect on a free loopback port and attach to it. */
+  inspect?: boolean;
+}
+
+/** node arguments for a server, with --inspect when asked for. */
+async function nodeArgs(options: StartOptions, script: string[]): Promise<{ args: string[]; inspectPort: number | null }> {
+  const inspectPort = options.inspect ? await freePort() : null;
+  return { args: [...(inspectPort ? [`--inspect=127.0.0.1:${inspectPort}`] : []), '--import', 'tsx', ...script], inspectPort };
+}
+
+/** A real Chorus server process with its own SQLite file; its only engine is the emitter. */
+export async function startChorus(concurrency: number, options: StartOptions = {}): Promise<RunningTarget> {
+  const dir = fs.mkdtempSync(path.join(runDir, 'chorus-'));
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const engines = [
+    {
+      id: 'bench',
+      kind: 'command',
+      default: true,
+      generation: 2,
+      model: 'bench-emitter',
+      speakers: [{ id: 'bench', name: 'Bench', language: 'en' }],
+      command: ['python3', EMITTER],
+      concurrency,
+    },
+  ];
+  let proc: Spawned | undefined;
+  let inspector: Inspector | null = null;
+  const clients: Array<{ close(): void }> = [];
+  const stop = async (): Promise<void> => {
+    for (const c of clients) c.close();
+    inspector?.close();
+    await proc?.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    const { args, inspectPort } = await nodeArgs(options, ['src/main.ts']);
+    proc = spawnOwned('Chorus server', process.execPath, args, {
+      cwd: serverDir,
+      // Chorus does not watch its stdin, so a watchdog stops it if the benchmark is killed.
+      watchdog: true,
+      env: {
+        ...process.env,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        DATABASE_URL: `file:${path.join(dir, 'chorus.db')}`,
+        CHORUS_DATA_DIR: path.join(dir, 'data'),
+        CHORUS_ENGINES: JSON.stringify(engines),
+        CHORUS_WORKER_CONCURRENCY: String(concurrency),
+        CHORUS_SHUTDOWN_GRACE_MS: '0',
+        CHORUS_ADMIN_EMAIL: ADMIN.email,
+        CHORUS_ADMIN_PASSWORD: ADMIN.password,
+        CHORUS_ADMIN_NAME: ADMIN.name,
+        // Every bench subscriber connects from this one address, many at once: not an attack to refuse.
+        CHORUS_WS_MAX_PENDING_PER_ADDRESS: '5000',
+        LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
+      },
+    });
+    const server = proc;
+    await waitHealthy(server, `${url}/healthz`);
+    if (inspectPort) inspector = await openInspector(inspectPort);
+    const token = await adminToken(url);
+    const http = createTRPCClient<AppRouter>({ links: [httpLink({ url: `${url}/trpc`, headers: { authorization: `Bearer ${token}` } })] });
+    let jobIds: string[] = [];
+
+    const open = (jobId: string): Subscriber => {
+      const tally = new Tally();
+      let first!: () => void;
+      const subscribed = new Promise<void>((r) => (first = r));
+      const ws = createWSClient({
+        url: `${url.replace(/^http/, 'ws')}/trpc`,
+        connectionParams: { token },
+        // Node 20 has no global WebSocket; the ws package implements the same interface.
+        WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
+        onClose: () => tally.closed(),
+      });
+      const trpc = createTRPCClient<AppRouter>({ links: [wsLink({ client: ws })] });
+      const sub = trpc.job.events.subscribe(
+        { id: jobId },
+        {
+          onData(envelope) {
+            first();
+            const event = envelope.data;
+            if (event.type === 'log') tally.message(event.message);
+            if (event.type === 'log' && (event.level === 'warn' || event.level === 'error')) tally.notes.push(`job ${jobId}: ${event.message}`);
+            else if (event.type === 'error') tally.notes.push(`job ${jobId} failed: ${event.code} ${event.message}`);
+          },
+          onError(err) {
+            console.error(`chorus subscriber error: ${err.message}`);
+            tally.closed();
+          },
+        },
+      );
+      const close = (): void => {
+        tally.closing = true;
+        sub.unsubscribe();
+        ws.close();
+      };
+      clients.push({ close });
+      return { tally, subscribed, close };
+    };
+
+    return {
+      name: 'chorus',
+      pid: server.pid,
+      inspector,
+      output: () => server.output(),
+      async launch(jobs, perJob, text) {
+        jobIds = [];
+        for (let j = 0; j < jobs; j++) {
+          jobIds.push((await http.job.create.mutate({ engineId: 'bench', mode: 'pretrained', speakerId: 'bench', text })).id);
+        }
+        const subs: Subscriber[][] = [];
+        for (const id of jobIds) subs.push(await openInBatches(perJob, () => open(id), `chorus job ${id}`));
+        return subs;
+      },
+      subscribe(job, count) {
+        const id = jobIds[job];
+        if (!id) throw new Error(`no job ${job} in the last launch`);
+        return openInBatches(count, () => open(id), `chorus job ${id}`);
+      },
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bare ws
+
+/** The baseline broadcaster in its own process (bare-server.ts). */
+export async function startBare(options: StartOptions = {}): Promise<RunningTarget> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const { args, inspectPort } = await nodeArgs(options, ['bench/bare-server.ts', String(port)]);
+  const proc = spawnOwned('bare ws server', process.execPath, args, { cwd: serverDir, env: process.env });
+  let inspector: Inspector | null = null;
+  const sockets: WebSocket[] = [];
+  const stop = async (): Promise<void> => {
+    for (const ws of sockets) ws.terminate();
+    inspector?.close();
+    await proc.stop();
+  };
+  try {
+    await waitHealthy(proc, `${url}/healthz`);
+    if (inspectPort) inspector = await openInspector(inspectPort);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+
+  const open = (job: number): Subscriber => {
+    const tally = new Tally();
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/jobs/${job}`);
+    sockets.push(ws);
+    const subscribed = new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    ws.on('message', (data: Buffer) => {
+      const line = data.toString();
+      // The emitter's own protocol line: `@chorus {"type":"log",…,"message":"…"}`.
+      if (line.startsWith('@chorus ')) tally.message((JSON.parse(line.slice(8)) as { message: string }).message);
+    });
+    ws.on('close', () => tally.closed());
+    return {
+      tally,
+      subscribed,
+      close: () => {
+        tally.closing = true;
+        ws.close();
+      },
+    };
+  };
+
+  return {
+    name: 'bare',
+    pid: proc.pid,
+    inspector,
+    output: () => proc.output(),
+    async launch(jobs, perJob, text) {
+      // No replay here: subscribe first, then start the emitters.
+      const subs: Subscriber[][] = [];
+      for (let j = 0; j < jobs; j++) subs.push(await openInBatches(perJob, () => open(j), `bare job ${j}`));
+      const res = await fetch(`${url}/run`, { method: 'POST', body: JSON.stringify({ jobs, text }) });
+      if (!res.ok) throw new Error(`bare server refused the run: ${res.status} ${await res.text()}`);
+      return subs;
+    },
+    subscribe: (job, count) => openInBatches(count, () => open(job), `bare job ${job}`),
+    stop,
+  };
+}
