@@ -356,7 +356,9 @@ process.on('exit', killAllNow);
 try {
   await main();
 } catch (err) {
-  failures.push(`the run stopped: ${err instanceof Error ? err.message : String(err)}`);
+  // undici's "fetch failed" says why only in its cause.
+  const cause = err instanceof Error && err.cause instanceof Error ? ` (${err.cause.message})` : '';
+  failures.push(`the run stopped: ${err instanceof Error ? err.message : String(err)}${cause}${err instanceof Error && err.stack ? `\n${err.stack.split('\n').slice(1, 4).join('\n')}` : ''}`);
 } finally {
   await stopAll();
 }

@@ -13,15 +13,18 @@ export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeou
 /** Wall-clock milliseconds with sub-millisecond precision (the emitter stamps with CLOCK_REALTIME too). */
 export const wallMs = (): number => performance.timeOrigin + performance.now();
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
+/** `count` different free ports: held open together, so no two calls can return the same port. */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from({ length: count }, () => new Promise<net.Server>((resolve, reject) => {
+      const srv = net.createServer();
+      srv.once('error', reject);
+      srv.listen(0, '127.0.0.1', () => resolve(srv));
+    })),
+  );
+  const ports = servers.map((srv) => (srv.address() as net.AddressInfo).port);
+  await Promise.all(servers.map((srv) => new Promise((r) => srv.close(r))));
+  return ports;
 }
 
 export interface Spawned {

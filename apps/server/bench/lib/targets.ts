@@ -10,7 +10,7 @@ import type { AppRouter } from '@chorus/api';
 import { createTRPCClient, createWSClient, httpLink, wsLink } from '@trpc/client';
 import WebSocket from 'ws';
 import { openInspector, type Inspector } from './inspector.ts';
-import { freePort, runDir, spawnOwned, waitHealthy, within, type Spawned } from './processes.ts';
+import { freePorts, runDir, spawnOwned, waitHealthy, within, type Spawned } from './processes.ts';
 import { Tally, type Subscriber } from './tally.ts';
 
 const benchDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -65,16 +65,16 @@ export interface StartOptions {
   inspect?: boolean;
 }
 
-/** node arguments for a server, with --inspect when asked for. */
-async function nodeArgs(options: StartOptions, script: string[]): Promise<{ args: string[]; inspectPort: number | null }> {
-  const inspectPort = options.inspect ? await freePort() : null;
-  return { args: [...(inspectPort ? [`--inspect=127.0.0.1:${inspectPort}`] : []), '--import', 'tsx', ...script], inspectPort };
+/** A port for the server and node's arguments, with --inspect on a second port when asked for. */
+async function nodeArgs(options: StartOptions, script: (port: number) => string[]): Promise<{ port: number; args: string[]; inspectPort: number | null }> {
+  const [port, inspectPort = null] = await freePorts(options.inspect ? 2 : 1);
+  return { port: port!, args: [...(inspectPort ? [`--inspect=127.0.0.1:${inspectPort}`] : []), '--import', 'tsx', ...script(port!)], inspectPort };
 }
 
 /** A real Chorus server process with its own SQLite file; its only engine is the emitter. */
 export async function startChorus(concurrency: number, options: StartOptions = {}): Promise<RunningTarget> {
   const dir = fs.mkdtempSync(path.join(runDir, 'chorus-'));
-  const port = await freePort();
+  const { port, args, inspectPort } = await nodeArgs(options, () => ['src/main.ts']);
   const url = `http://127.0.0.1:${port}`;
   const engines = [
     {
@@ -98,7 +98,6 @@ export async function startChorus(concurrency: number, options: StartOptions = {
     fs.rmSync(dir, { recursive: true, force: true });
   };
   try {
-    const { args, inspectPort } = await nodeArgs(options, ['src/main.ts']);
     proc = spawnOwned('Chorus server', process.execPath, args, {
       cwd: serverDir,
       // Chorus does not watch its stdin, so a watchdog stops it if the benchmark is killed.
@@ -196,9 +195,8 @@ export async function startChorus(concurrency: number, options: StartOptions = {
 
 /** The baseline broadcaster in its own process (bare-server.ts). */
 export async function startBare(options: StartOptions = {}): Promise<RunningTarget> {
-  const port = await freePort();
+  const { port, args, inspectPort } = await nodeArgs(options, (p) => ['bench/bare-server.ts', String(p)]);
   const url = `http://127.0.0.1:${port}`;
-  const { args, inspectPort } = await nodeArgs(options, ['bench/bare-server.ts', String(port)]);
   const proc = spawnOwned('bare ws server', process.execPath, args, { cwd: serverDir, env: process.env });
   let inspector: Inspector | null = null;
   const sockets: WebSocket[] = [];
