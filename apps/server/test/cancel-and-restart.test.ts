@@ -113,8 +113,8 @@ describe('restart recovery', () => {
       expect(row.status).toBe('queued');
       const events = await db.jobEvent.findMany({ where: { jobId: job.id }, orderBy: { seq: 'asc' } });
       expect(events.map((e) => e.seq)).toEqual(range(1, row.lastSeq));
-      expect(JSON.parse(events.at(-1)!.payload)).toMatchObject({ type: 'status', status: 'queued', reason: 'server shutdown' });
-      expect(JSON.parse(events.at(-2)!.payload).message).toMatch(/shutting down/);
+      expect(events.at(-1)!.payload).toMatchObject({ type: 'status', status: 'queued', reason: 'server shutdown' });
+      expect((events.at(-2)!.payload as { message: string }).message).toMatch(/shutting down/);
     } finally {
       await db.$disconnect();
     }

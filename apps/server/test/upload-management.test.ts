@@ -159,7 +159,7 @@ describe('people list and delete the reference audio they uploaded', () => {
       const left = (await db.upload.findMany({ where: { uploadedById: hal.id }, select: { id: true } })).map((u) => u.id).sort();
       expect(left).toEqual([recent.id, usedOld.id].sort());
       const audit = await db.auditEntry.findFirstOrThrow({ where: { action: 'retention.deleted' }, orderBy: { id: 'desc' } });
-      expect(JSON.parse(audit.detail)).toMatchObject({ uploads: 1, olderThanDays: 30 });
+      expect(audit.detail).toMatchObject({ uploads: 1, olderThanDays: 30 });
     } finally {
       await chorus.client.trpc.settings.update.mutate({ retentionDays: 0 });
     }

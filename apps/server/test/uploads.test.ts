@@ -107,7 +107,7 @@ async function expectStored(result: UploadResult, original: Uint8Array, original
     originalPath: `uploads/${result.sha256}.${result.format}`,
     pcmPath: `uploads/${result.sha256}.pcm.wav`,
   });
-  expect(JSON.parse(row.warnings)).toEqual(result.warnings);
+  expect(row.warnings).toEqual(result.warnings);
   // Byte-for-byte (Buffer.equals: a deep toEqual over a megabyte is slow).
   expect(fs.readFileSync(path.join(dataDir, row.originalPath)).equals(original)).toBe(true);
   const pcm = decodeWav(new Uint8Array(fs.readFileSync(path.join(dataDir, row.pcmPath))));

@@ -81,7 +81,7 @@ describe('the job error code list', () => {
     expect(toJobSummary({ ...job, errorCode: 'GPU_OOM' }, null).errorCode).toBe('GPU_OOM');
     expect(toJobSummary({ ...job, errorCode: null }, null).errorCode).toBeNull();
     const row = (code: string) =>
-      ({ payload: JSON.stringify({ type: 'error', code, message: 'm', seq: 3, at: new Date(0).toISOString() }) }) as unknown as JobEventRow;
+      ({ payload: { type: 'error', code, message: 'm', seq: 3, at: new Date(0).toISOString() } }) as unknown as JobEventRow;
     expect(eventFromRow(row('CUDA_ERROR'))).toMatchObject({ type: 'error', code: 'INTERNAL', message: 'm' });
     expect(eventFromRow(row('ENGINE_TIMEOUT'))).toMatchObject({ type: 'error', code: 'ENGINE_TIMEOUT' });
   });

@@ -2,14 +2,32 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { PrismaBetterSQLite3 } from '@prisma/adapter-better-sqlite3';
 import { PrismaClient } from './generated/prisma/client.ts';
-import { resolveDatabaseUrl, sqliteFilePath } from './database-url.ts';
+import { databaseProvider, resolveDatabaseUrl, sqliteFilePath, type DatabaseProvider } from './database-url.ts';
 import { serializedSqlite } from './serialized-sqlite-adapter.ts';
 
+/**
+ * The Chorus database client. Its type is the SQLite client's; the PostgreSQL client is
+ * generated from the same models (prisma/postgres is rendered from prisma/schema.prisma), so
+ * both have the same model API and the code above packages/db does not care which it holds.
+ */
 export type Db = PrismaClient;
 
-/** Open the Chorus database through the better-sqlite3 driver adapter (no Rust engine). */
+const providers = new WeakMap<Db, DatabaseProvider>();
+
+/** Which database a client talks to (for the few places that write raw SQL). */
+export function providerOf(db: Db): DatabaseProvider {
+  return providers.get(db) ?? 'sqlite';
+}
+
+/** Open the Chorus database through a driver adapter (no Rust engine): SQLite file or PostgreSQL. */
 export async function openDb(rawUrl?: string): Promise<Db> {
   const url = resolveDatabaseUrl(rawUrl);
+  const db = databaseProvider(url) === 'postgresql' ? await openPostgres(url) : await openSqlite(url);
+  providers.set(db, databaseProvider(url));
+  return db;
+}
+
+async function openSqlite(url: string): Promise<Db> {
   fs.mkdirSync(path.dirname(sqliteFilePath(url)), { recursive: true });
   // One connection: statements outside a transaction wait for it (serialized-sqlite-adapter.ts).
   const db = new PrismaClient({ adapter: serializedSqlite(new PrismaBetterSQLite3({ url })) });
@@ -19,4 +37,12 @@ export async function openDb(rawUrl?: string): Promise<Db> {
   await db.$executeRawUnsafe('PRAGMA busy_timeout = 5000');
   await db.$executeRawUnsafe('PRAGMA foreign_keys = ON');
   return db;
+}
+
+async function openPostgres(url: string): Promise<Db> {
+  // Loaded only when asked for, so the embedded default never opens pg.
+  const [{ PrismaPg }, { PrismaClient: PostgresClient }] = await Promise.all([import('@prisma/adapter-pg'), import('./generated/postgres/client.ts')]);
+  const client = new PostgresClient({ adapter: new PrismaPg({ connectionString: url }) });
+  // Same models, same delegates (one model definition); only the provider tag in the types differs.
+  return client as unknown as Db;
 }

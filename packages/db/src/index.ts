@@ -1,6 +1,7 @@
-export { openDb, type Db } from './client.ts';
+export { openDb, providerOf, type Db } from './client.ts';
 export { migrateDatabase } from './migrate.ts';
-export { resolveDatabaseUrl, DEFAULT_DATABASE_URL } from './database-url.ts';
+export { databaseProvider, resolveDatabaseUrl, shownDatabaseUrl, DEFAULT_DATABASE_URL, type DatabaseProvider } from './database-url.ts';
+export { migratePostgres } from './postgres-migrate.ts';
 export { Prisma } from './generated/prisma/client.ts';
 export type {
   ApiToken,

@@ -3,18 +3,23 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { resolveDatabaseUrl } from './database-url.ts';
+import { databaseProvider, resolveDatabaseUrl } from './database-url.ts';
+import { migratePostgres } from './postgres-migrate.ts';
 
 const run = promisify(execFile);
 const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 /**
- * Apply committed migrations (`prisma migrate deploy`) before the app touches the DB.
- * Uses the CLI so Chorus relies on Prisma's own migration bookkeeping; with the js
- * engine and the adapter in prisma.config.ts it needs no download.
+ * Apply committed migrations before the app touches the DB. SQLite: `prisma migrate deploy`
+ * (Prisma's own bookkeeping; with the js engine and the adapter in prisma.config.ts it needs
+ * no download). PostgreSQL: our runner over the committed SQL (postgres-migrate.ts says why).
  */
 export async function migrateDatabase(rawUrl?: string): Promise<void> {
   const url = resolveDatabaseUrl(rawUrl);
+  if (databaseProvider(url) === 'postgresql') {
+    await migratePostgres(url);
+    return;
+  }
   const cli = createRequire(import.meta.url).resolve('prisma/build/index.js');
   try {
     await run(process.execPath, [cli, 'migrate', 'deploy'], {

@@ -43,13 +43,8 @@ function statusFor(code: UploadErrorCode): number {
 }
 
 export function toUploadResult(row: Upload): UploadResult {
-  let warnings: UploadWarning[] = [];
-  try {
-    const parsed = uploadWarningSchema.array().safeParse(JSON.parse(row.warnings));
-    if (parsed.success) warnings = parsed.data;
-  } catch {
-    // A hand-edited row with broken JSON: report no warnings rather than fail the request.
-  }
+  // A hand-edited row that no longer parses: report no warnings rather than fail the request.
+  const warnings: UploadWarning[] = uploadWarningSchema.array().safeParse(row.warnings).data ?? [];
   return {
     id: row.id,
     sha256: row.sha256,
@@ -149,7 +144,7 @@ export function createUploadHandler(deps: UploadHandlerDeps): (req: IncomingMess
       sampleRate: checked.sampleRate,
       channels: checked.channels,
       durationMs: checked.durationMs,
-      warnings: JSON.stringify(checked.warnings),
+      warnings: checked.warnings,
       originalPath: `uploads/${sha256}.${checked.format}`,
       pcmPath: `uploads/${sha256}.pcm.wav`,
     };
@@ -274,16 +269,17 @@ export function createUploadHandler(deps: UploadHandlerDeps): (req: IncomingMess
 }
 
 /** What decoding an upload establishes; identical bytes give identical facts and files. */
-type UploadFacts = Pick<Upload, 'format' | 'sampleRate' | 'channels' | 'durationMs' | 'warnings' | 'originalPath' | 'pcmPath'>;
+type UploadFactColumns = Pick<Upload, 'format' | 'sampleRate' | 'channels' | 'durationMs' | 'warnings' | 'originalPath' | 'pcmPath'>;
+type UploadFacts = Omit<UploadFactColumns, 'warnings'> & { warnings: UploadWarning[] };
 type StoredFacts = UploadFacts & { pcmBytes: number };
 type DecodedUpload = StoredFacts & { pcm: Uint8Array; codec: string };
 
-const factsOf = (f: UploadFacts): UploadFacts => ({
+const factsOf = (f: UploadFacts | UploadFactColumns): UploadFacts => ({
   format: f.format,
   sampleRate: f.sampleRate,
   channels: f.channels,
   durationMs: f.durationMs,
-  warnings: f.warnings,
+  warnings: uploadWarningSchema.array().safeParse(f.warnings).data ?? [],
   originalPath: f.originalPath,
   pcmPath: f.pcmPath,
 });

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, expect } from 'vitest';
 import WebSocket from 'ws';
 import { loadConfig, startChorus, type RunningChorus } from '../../src/index.ts';
 import { voicedWav } from '../helpers/audio.ts';
+import { createTestPostgresDatabase, testDatabaseProvider } from '@chorus/db/testing';
 
 export interface Harness {
   chorus: RunningChorus;
@@ -42,10 +43,15 @@ export async function issueToken(url: string, email: string = TEST_ADMIN.email, 
 
 export const bearer = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` });
 
-/** A real server on a free port with its own SQLite file and data dir, and the test admin. */
+/**
+ * A real server on a free port with its own database and data dir, and the test admin: a
+ * SQLite file, or with CHORUS_TEST_DATABASE=postgresql a fresh PostgreSQL database (the
+ * conformance run: the same tests on both databases).
+ */
 export async function startHarness(env: Record<string, string> = {}): Promise<Harness> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chorus-test-'));
-  const databaseUrl = `file:${path.join(dir, 'chorus.db')}`;
+  const postgres = testDatabaseProvider() === 'postgresql' ? await createTestPostgresDatabase({ migrate: false }) : null;
+  const databaseUrl = postgres?.url ?? `file:${path.join(dir, 'chorus.db')}`;
   const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', DATABASE_URL: databaseUrl, CHORUS_DATA_DIR: path.join(dir, 'data'), CHORUS_SHUTDOWN_GRACE_MS: '0', ...TEST_ADMIN_ENV, ...env });
   const chorus = await startChorus(config, pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }));
   return {
@@ -56,6 +62,7 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
     token: config.bootstrapAdmin ? await issueToken(chorus.url, config.bootstrapAdmin.email, config.bootstrapAdmin.password) : '',
     async stop() {
       await chorus.close();
+      await postgres?.drop();
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };

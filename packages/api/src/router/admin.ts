@@ -3,13 +3,8 @@ import { recordAudit } from '../services/audit-log.ts';
 import { loadSettings, saveSettings } from '../services/workspace-settings.ts';
 import { adminProcedure, createRouter } from '../trpc.ts';
 
-function parseDetail(json: string): Record<string, unknown> {
-  try {
-    const value: unknown = JSON.parse(json);
-    return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
-  } catch {
-    return {};
-  }
+function parseDetail(value: unknown): Record<string, unknown> {
+  return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
 }
 
 export const auditRouter = createRouter({

@@ -15,7 +15,7 @@ import {
   rerunJobInputSchema,
   type CreateJobInput,
 } from '../schemas/job-input.ts';
-import type { UploadWarning } from '../schemas/upload.ts';
+import { uploadWarningSchema, type UploadWarning } from '../schemas/upload.ts';
 import { idLowerBoundAt, newId } from '../ids.ts';
 import { recordAudit } from '../services/audit-log.ts';
 import { assertJobAccess, assertUploadUse } from '../services/job-access.ts';
@@ -113,7 +113,8 @@ async function insertJob(ctx: AuthedContext, input: CreateJobInput, parent: Pare
   // reuse that job's upload; a new job may only clone a voice the caller sent.
   if (parent === null && checked.promptUpload) assertUploadUse(ctx.user, checked.promptUpload);
   const seed = input.seed ?? drawSeed();
-  const warnings: UploadWarning[] = checked.promptUpload ? JSON.parse(checked.promptUpload.warnings) : [];
+  // Stored by the upload handler from the same schema; a row that no longer parses carries no warnings.
+  const warnings: UploadWarning[] = checked.promptUpload ? (uploadWarningSchema.array().safeParse(checked.promptUpload.warnings).data ?? []) : [];
   const { job, queuePosition } = await createJobRow(
     ctx,
     input,

@@ -1,4 +1,4 @@
-import type { Db } from '@chorus/db';
+import type { Db, Prisma } from '@chorus/db';
 import type { AuditAction, AuthUser } from '../schemas/auth.ts';
 
 export interface AuditRecord {
@@ -20,7 +20,7 @@ export async function recordAudit(db: Db, record: AuditRecord): Promise<void> {
       action: record.action,
       targetType: record.target?.type ?? null,
       targetId: record.target?.id ?? null,
-      detail: JSON.stringify(record.detail ?? {}),
+      detail: (record.detail ?? {}) as Prisma.InputJsonObject,
       ip: record.ip,
     },
   });

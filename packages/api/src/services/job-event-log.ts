@@ -35,7 +35,8 @@ function patchFromEvent(body: JobEventBody, at: Date): Prisma.JobUpdateInput {
 }
 
 export function eventFromRow(row: JobEventRow): JobEvent {
-  const payload: unknown = JSON.parse(row.payload);
+  // A copy: the error-code fix below must not change the row object.
+  const payload: unknown = structuredClone(row.payload);
   // Error events stored before the codes were a closed list may carry any string: read it as INTERNAL.
   if (isStoredErrorEvent(payload)) payload.code = toJobErrorCode(payload.code);
   return jobEventSchema.parse(payload);
@@ -94,7 +95,7 @@ export class JobEventLog {
           seq: e.seq,
           type: e.type,
           level: e.type === 'log' ? e.level : null,
-          payload: JSON.stringify(e),
+          payload: e as Prisma.InputJsonObject,
           at,
         })),
       });
@@ -126,7 +127,7 @@ export class JobEventLog {
         data: { ...data, status: 'queued', createdAt: at, queuedAt: at, lastSeq: events.length },
       });
       await tx.jobEvent.createMany({
-        data: events.map((e) => ({ jobId: job.id, seq: e.seq, type: e.type, level: e.type === 'log' ? e.level : null, payload: JSON.stringify(e), at })),
+        data: events.map((e) => ({ jobId: job.id, seq: e.seq, type: e.type, level: e.type === 'log' ? e.level : null, payload: e as Prisma.InputJsonObject, at })),
       });
       return { job, events, queuePosition };
     });

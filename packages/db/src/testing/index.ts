@@ -1,0 +1,2 @@
+export { startPostgresIfDown, createTestPostgresDatabase, type TestPostgresDatabase } from './postgres.ts';
+export { testDatabaseProvider } from './provider.ts';
