@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { decodeWav } from '@chorus/inference';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { bearer, collectEvents, connectClient, LONG_TEXT, range, seqs, useChorus } from './support/harness.ts';
 
 describe('a job over a real socket', () => {
@@ -117,6 +117,8 @@ describe('a job over a real socket', () => {
     const a = await chorus.client.trpc.job.create.mutate({ mode: 'pretrained', text: 'One.', speakerId: (await chorus.client.trpc.engine.list.query())[0]!.speakers[0]!.id });
     const done = collectEvents(chorus.client, a.id);
     await done.done;
+    // The history push follows the job's events (after a summary is read), so it may land a moment later.
+    await vi.waitFor(() => expect(changes.at(-1)).toBe('updated:succeeded'), { timeout: 5000 });
     sub.unsubscribe();
     expect(changes[0]).toBe('created:queued');
     expect(changes).toContain('updated:running');

@@ -12,19 +12,17 @@ import { serializedSqlite } from './serialized-sqlite-adapter.ts';
  */
 export type Db = PrismaClient;
 
-const providers = new WeakMap<Db, DatabaseProvider>();
-
-/** Which database a client talks to (for the few places that write raw SQL). */
+/** Which database a client talks to (for the few places that write raw SQL); extended clients too. */
 export function providerOf(db: Db): DatabaseProvider {
-  return providers.get(db) ?? 'sqlite';
+  // Prisma's own record of the schema's provider, kept on every client and its $extends copies.
+  const provider = (db as unknown as { _activeProvider?: string })._activeProvider;
+  return provider === 'postgresql' ? 'postgresql' : 'sqlite';
 }
 
 /** Open the Chorus database through a driver adapter (no Rust engine): SQLite file or PostgreSQL. */
 export async function openDb(rawUrl?: string): Promise<Db> {
   const url = resolveDatabaseUrl(rawUrl);
-  const db = databaseProvider(url) === 'postgresql' ? await openPostgres(url) : await openSqlite(url);
-  providers.set(db, databaseProvider(url));
-  return db;
+  return databaseProvider(url) === 'postgresql' ? openPostgres(url) : openSqlite(url);
 }
 
 async function openSqlite(url: string): Promise<Db> {

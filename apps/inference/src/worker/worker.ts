@@ -45,10 +45,12 @@ export class Worker {
   async start(): Promise<void> {
     await recoverInterruptedJobs(this.options.db, this.options.events, this.options.logger);
     this.unwatchHealth = this.options.engines.onHealthChange((engineId, health) => {
-      void this.tellWaitingJobs(engineId, health.status === 'down' ? health.message ?? 'no answer' : null).catch((err: unknown) =>
-        this.options.logger.error({ err, engineId }, 'worker: could not tell waiting jobs about an engine change'),
-      );
-      if (health.status !== 'down') this.wake();
+      // Waiting jobs hear that the engine is back before any of them is started.
+      void this.tellWaitingJobs(engineId, health.status === 'down' ? health.message ?? 'no answer' : null)
+        .catch((err: unknown) => this.options.logger.error({ err, engineId }, 'worker: could not tell waiting jobs about an engine change'))
+        .finally(() => {
+          if (health.status !== 'down') this.wake();
+        });
     });
     this.pollTimer = setInterval(() => this.wake(), this.options.pollIntervalMs ?? 2000);
     this.pollTimer.unref();

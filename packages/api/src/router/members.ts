@@ -4,7 +4,7 @@ import { hashSecret, newSecret } from '../auth/secrets.ts';
 import { newId } from '../ids.ts';
 import { createInviteInputSchema, inviteIdSchema, setRoleInputSchema, tokenIdSchema, userRefInputSchema, type InviteInfo, type Member } from '../schemas/auth.ts';
 import { toTokenInfo } from './auth.ts';
-import type { Prisma, User } from '@chorus/db';
+import { providerOf, type Prisma, type User } from '@chorus/db';
 import { recordAudit } from '../services/audit-log.ts';
 import { adminProcedure, createRouter, type AuthedContext } from '../trpc.ts';
 import { roleSchema } from '../schemas/auth.ts';
@@ -34,6 +34,9 @@ type Tx = Prisma.TransactionClient;
  */
 async function changeMember(ctx: AuthedContext, userId: string, change: string, apply: (tx: Tx, user: User) => Promise<User>): Promise<{ before: User; after: User }> {
   return ctx.db.$transaction(async (tx) => {
+    // SQLite runs one write transaction at a time; PostgreSQL (read committed) would let two
+    // of these count admins side by side, so they take turns on a transaction-scoped lock.
+    if (providerOf(ctx.db) === 'postgresql') await tx.$executeRawUnsafe('SELECT pg_advisory_xact_lock(1131377266)');
     const before = await tx.user.findUnique({ where: { id: userId } });
     if (!before) throw new TRPCError({ code: 'NOT_FOUND', message: `No member "${userId}".` });
     const after = await apply(tx, before);
