@@ -15,3 +15,5 @@ export { createCommandEngine, commandEngineInfo, COMMAND_ENGINE_STAGES, type Com
 export { killLeftoverCommands } from './engines/command/leftover-commands.ts';
 export { createCosyVoiceHttpEngine, COSYVOICE_HTTP_STAGES } from './engines/cosyvoice-http/index.ts';
 export { createCosyVoiceTritonEngine, COSYVOICE_TRITON_STAGES } from './engines/cosyvoice-triton/index.ts';
+export { probeGpus, parseNvidiaSmiCsv } from './resources/gpu-probe.ts';
+export { MachineResourceSampler } from './resources/machine-resources.ts';

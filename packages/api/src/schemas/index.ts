@@ -6,3 +6,4 @@ export * from './job.ts';
 export * from './engine.ts';
 export * from './upload.ts';
 export * from './auth.ts';
+export * from './resources.ts';
