@@ -9,7 +9,7 @@ let lastRandom = new Uint8Array(10);
  * Time-sortable id (ULID layout: 48-bit ms time + 80 random bits, base32): ordering by id
  * is ordering by creation, so history pages by id alone. Monotonic within a millisecond.
  */
-export type IdPrefix = 'job' | 'upl' | 'usr' | 'ses' | 'tok' | 'inv';
+export type IdPrefix = 'job' | 'upl' | 'usr' | 'ses' | 'tok' | 'inv' | 'wtk' | 'wrk';
 
 export function newId(prefix: IdPrefix): string {
   const now = Date.now();

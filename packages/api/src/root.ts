@@ -5,6 +5,7 @@ import { failuresRouter } from './router/failures.ts';
 import { jobRouter } from './router/job.ts';
 import { membersRouter } from './router/members.ts';
 import { uploadRouter } from './router/upload.ts';
+import { workersRouter } from './router/workers.ts';
 import { createRouter } from './trpc.ts';
 
 export const appRouter = createRouter({
@@ -16,6 +17,7 @@ export const appRouter = createRouter({
   settings: settingsRouter,
   failures: failuresRouter,
   upload: uploadRouter,
+  workers: workersRouter,
 });
 
 export type AppRouter = typeof appRouter;

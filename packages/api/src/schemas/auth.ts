@@ -173,6 +173,8 @@ export const AUDIT_ACTIONS = [
   'settings.changed',
   'retention.deleted',
   'upload.deleted',
+  'worker_token.created',
+  'worker_token.revoked',
 ] as const;
 export const auditActionSchema = z.enum(AUDIT_ACTIONS, { error: `Unknown action; known actions: ${AUDIT_ACTIONS.join(', ')}.` });
 export type AuditAction = z.infer<typeof auditActionSchema>;

@@ -7,3 +7,4 @@ export * from './engine.ts';
 export * from './upload.ts';
 export * from './auth.ts';
 export * from './resources.ts';
+export * from './worker.ts';

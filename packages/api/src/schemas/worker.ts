@@ -1,0 +1,45 @@
+import { z } from 'zod';
+import { publicIdSchema } from './auth.ts';
+import { machineResourcesSchema } from './resources.ts';
+
+export const workerTokenIdSchema = publicIdSchema('wtk', 'Worker token');
+
+export const createWorkerTokenInputSchema = z.object({
+  name: z
+    .string({ error: 'name is required: say which machine or pool the token is for (1–100 characters).' })
+    .trim()
+    .min(1, 'name is required: say which machine or pool the token is for (1–100 characters).')
+    .max(100, 'name must be at most 100 characters.'),
+});
+
+/** A worker token as admins see it: never the secret, which is shown once at creation. */
+export const workerTokenSchema = z.object({
+  id: workerTokenIdSchema,
+  name: z.string(),
+  prefix: z.string(),
+  createdAt: z.string(),
+  createdByName: z.string().nullable(),
+  lastUsedAt: z.string().nullable(),
+  revokedAt: z.string().nullable(),
+});
+export type WorkerTokenInfo = z.infer<typeof workerTokenSchema>;
+
+export const createdWorkerTokenSchema = workerTokenSchema.extend({ token: z.string() });
+export type CreatedWorkerToken = z.infer<typeof createdWorkerTokenSchema>;
+
+/** online: heartbeats arrive; stale: they stopped (crashed or cut off); stopped: it said goodbye. */
+export const workerStateSchema = z.enum(['online', 'stale', 'stopped']);
+
+export const workerNodeSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  version: z.string(),
+  tokenName: z.string(),
+  state: workerStateSchema,
+  engines: z.array(z.unknown()),
+  resources: machineResourcesSchema.nullable(),
+  startedAt: z.string(),
+  lastHeartbeatAt: z.string(),
+  stoppedAt: z.string().nullable(),
+});
+export type WorkerNodeInfo = z.infer<typeof workerNodeSchema>;
