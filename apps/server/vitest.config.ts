@@ -1,8 +1,32 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * The conformance suite: the files that drive every router, the event log, claims and history
+ * paging through the harness. `pnpm test` runs everything on SQLite, then these again on
+ * PostgreSQL (CHORUS_TEST_DATABASE=postgresql). Files about transport, uploads' decoding, or
+ * that start servers on SQLite files of their own are not repeated.
+ */
+const CONFORMANCE = [
+  'access-matrix',
+  'auth-flows',
+  'auth-races',
+  'bad-input',
+  'engine-health',
+  'failed-runs',
+  'idempotent-submission',
+  'job-flow',
+  'people-and-settings',
+  'redaction-and-tokens',
+  'upload-and-job-races',
+  'upload-management',
+  'worker-tokens',
+].map((name) => `test/${name}.test.ts`);
+
+const onPostgres = /^postgres(ql)?$/i.test(process.env.CHORUS_TEST_DATABASE ?? '');
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
+    include: onPostgres ? CONFORMANCE : ['test/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // Each file starts real servers and engine threads; on 2 cores, one file at a time.
