@@ -41,8 +41,11 @@ describe('worker tokens and the workers view (admins)', () => {
     const trpc = chorus.client.trpc;
     expect(await refused(trpc.workers.createToken.mutate({ name: '   ' }))).toMatchObject({ code: 'BAD_REQUEST', message: expect.stringContaining('1–100 characters') });
     expect(await refused(trpc.workers.createToken.mutate({ name: 'x'.repeat(101) }))).toMatchObject({ code: 'BAD_REQUEST', message: expect.stringContaining('at most 100') });
+    expect(await refused(trpc.workers.createToken.mutate({ name: '../../etc/passwd' }))).toMatchObject({ code: 'BAD_REQUEST', message: expect.stringContaining('letters, digits, spaces and . _ -') });
+    expect((await trpc.workers.createToken.mutate({ name: 'Grafikkarte 2 – München' }).catch(() => null))).toBeNull();
+    expect((await trpc.workers.createToken.mutate({ name: 'Rechner_2.München' })).name).toBe('Rechner_2.München');
     expect(await refused(trpc.workers.revokeToken.mutate({ tokenId: 'tok_00000000000000000000000000' }))).toMatchObject({ code: 'BAD_REQUEST', message: expect.stringContaining('"wtk_"') });
-    expect(await db.workerToken.count({ where: { name: { in: ['', 'x'.repeat(101)] } } })).toBe(0);
+    expect(await db.workerToken.count({ where: { name: { in: ['', 'x'.repeat(101), '../../etc/passwd'] } } })).toBe(0);
   });
 
   it('shows each registered worker as online, stale or stopped by its heartbeats, with its resources', async () => {

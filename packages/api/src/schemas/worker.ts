@@ -9,7 +9,9 @@ export const createWorkerTokenInputSchema = z.object({
     .string({ error: 'name is required: say which machine or pool the token is for (1–100 characters).' })
     .trim()
     .min(1, 'name is required: say which machine or pool the token is for (1–100 characters).')
-    .max(100, 'name must be at most 100 characters.'),
+    .max(100, 'name must be at most 100 characters.')
+    // A machine or pool name: shown in lists and logs, so nothing that reads as markup or a path.
+    .regex(/^[\p{L}\p{N}][\p{L}\p{N} ._-]*$/u, 'name may hold letters, digits, spaces and . _ - (starting with a letter or digit), e.g. "gpu-box-1".'),
 });
 
 /** A worker token as admins see it: never the secret, which is shown once at creation. */
