@@ -11,6 +11,7 @@ const CONFORMANCE = [
   'auth-flows',
   'auth-races',
   'bad-input',
+  'bullmq-queue',
   'engine-health',
   'failed-runs',
   'idempotent-submission',
@@ -19,6 +20,7 @@ const CONFORMANCE = [
   'redaction-and-tokens',
   'upload-and-job-races',
   'upload-management',
+  'worker-api',
   'worker-tokens',
 ].map((name) => `test/${name}.test.ts`);
 

@@ -9,6 +9,8 @@
  *   BENCH_FULL=1          longer runs and the big scenarios (1 × 1,000 subscribers, 100 jobs × 10, 10,000 idle)
  *   BENCH_SECONDS=n       emitting time per scenario (default 10, full 30)
  *   BENCH_JOBS / BENCH_SUBS / BENCH_RATE   the many-jobs scenario (default 10 × 10 at 20/s; full 100 × 10 at 5/s)
+ *   (20x1@100 is 2,000 events/s across 20 jobs, one subscriber each: the log's group commit under load)
+ *   BENCH_CPU_PROF=dir    write a V8 CPU profile of every Chorus server to dir (when it stops)
  *   BENCH_IDLE=n          idle subscribed connections (default 1,000; full 10,000)
  *   BENCH_ONLY=id,id      only these scenarios (ids as printed, e.g. 1x1@100,idle)
  *   BENCH_LOG_LEVEL       the Chorus server's LOG_LEVEL (default info, as in production)
@@ -55,6 +57,7 @@ const allScenarios: Scenario[] = [
   scenario(1, 1, 500),
   scenario(1, 100, 100),
   scenario(many.jobs, many.perJob, many.rate),
+  scenario(20, 1, 100),
   ...(full ? [scenario(1, 1000, 100), scenario(1, 1000, 500)] : []),
 ];
 const only = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',').map((s) => s.trim())) : null;
@@ -108,7 +111,9 @@ async function measure(start: () => Promise<RunningTarget>, sc: Scenario): Promi
     const count = sc.rate * sc.seconds;
     const text = JSON.stringify({ rate: sc.rate, count, go });
     const subs: Subscriber[] = (await target.launch(sc.jobs, sc.perJob, text)).flat();
-    await within(Promise.all(subs.map((s) => s.tally.ready)), 60_000, `${target.name}: not every subscriber saw its emitter start ("bench ready") within 60 s`).catch((err: Error) => {
+    // Jobs start one after another (an engine process each): more jobs, more time.
+    const readyS = 60 + sc.jobs;
+    await within(Promise.all(subs.map((s) => s.tally.ready)), readyS * 1000, `${target.name}: not every subscriber saw its emitter start ("bench ready") within ${readyS} s`).catch((err: Error) => {
       throw new Error(`${err.message}${problems(subs)}\n${target.name} output (last lines):\n${target.output().split('\n').slice(-20).join('\n')}`);
     });
     // Let the job-start work (status, stage, summaries) settle so the window holds only the stream.
@@ -123,6 +128,12 @@ async function measure(start: () => Promise<RunningTarget>, sc: Scenario): Promi
       () => false,
       () => true,
     );
+    if (timedOut) {
+      // Which subscribers fell short, and what the server said: enough to start looking.
+      const short = subs.filter((s) => s.tally.delivered < count);
+      console.log(`${target.name} ${sc.id}: ${short.length} of ${subs.length} subscribers got fewer than ${count} events (fewest ${Math.min(...short.map((s) => s.tally.delivered))})${problems(short)}`);
+      console.log(`${target.name} output (last lines):\n${target.output().split('\n').slice(-15).join('\n')}`);
+    }
     const cpu1 = cpuMs(target.pid);
     const client = process.cpuUsage(client0);
     const busy1 = machineBusyMs();

@@ -9,9 +9,10 @@ import { voicedWav } from './helpers/audio.ts';
  * Every procedure and HTTP route × every kind of caller → the answer it must get. The list
  * of procedures comes from the router itself: a new procedure without a row here fails.
  */
-type Access = 'public' | 'viewer' | 'member' | 'member-own' | 'admin';
-type Caller = 'anonymous' | 'viewer' | 'member-own' | 'member-other' | 'admin' | 'deactivated' | 'expired-session' | 'revoked-token';
-const CALLERS: Caller[] = ['anonymous', 'viewer', 'member-own', 'member-other', 'admin', 'deactivated', 'expired-session', 'revoked-token'];
+type Access = 'public' | 'viewer' | 'member' | 'member-own' | 'admin' | 'worker';
+type Caller = 'anonymous' | 'viewer' | 'member-own' | 'member-other' | 'admin' | 'deactivated' | 'expired-session' | 'revoked-token' | 'worker' | 'revoked-worker';
+const CALLERS: Caller[] = ['anonymous', 'viewer', 'member-own', 'member-other', 'admin', 'deactivated', 'expired-session', 'revoked-token', 'worker', 'revoked-worker'];
+const WORKER_CALLERS: ReadonlySet<Caller> = new Set(['worker', 'revoked-worker']);
 
 interface World {
   /** A finished job of the member's own, and one of the admin's. */
@@ -25,6 +26,10 @@ interface World {
 }
 
 const missingUser = 'usr_00000000000000000000000000';
+/** A node nobody registered: a worker gets NOT_FOUND (allowed past the access check), everyone else 401/403 first. */
+const missingWorker = 'wrk_00000000000000000000000000';
+const workerEngines = [{ id: 'builtin', kind: 'builtin', version: '1', concurrency: 1, health: { status: 'up', message: null, checkedAt: null } }];
+const workerResources = { at: '2026-01-01T00:00:00.000Z', cpu: { cores: 2, usagePct: null, loadAverage1m: 0 }, memory: { totalBytes: 1, availableBytes: 1, processRssBytes: 1 }, gpu: { status: 'none', message: null, devices: [] } };
 const RULES: Record<string, { access: Access; input: (w: World, caller: Caller) => Promise<unknown> | unknown }> = {
   'auth.status': { access: 'public', input: () => undefined },
   'auth.setup': { access: 'public', input: () => ({ setupToken: 'x'.repeat(43), email: 'a@b.cd', name: 'A', password: 'long enough password' }) },
@@ -73,13 +78,25 @@ const RULES: Record<string, { access: Access; input: (w: World, caller: Caller) 
   'failures.noteRun': { access: 'admin', input: (w) => ({ jobId: w.otherJob, note: 'n' }) },
   'failures.onFailure': { access: 'admin', input: () => undefined },
   'upload.list': { access: 'viewer', input: () => ({}) },
+  'workerApi.register': { access: 'worker', input: () => ({ name: 'matrix-box', version: '1', engines: workerEngines, resources: workerResources }) },
+  'workerApi.heartbeat': { access: 'worker', input: () => ({ workerId: missingWorker, engines: workerEngines, resources: workerResources, running: [] }) },
+  'workerApi.claim': { access: 'worker', input: (w) => ({ workerId: missingWorker, jobId: w.otherJob }) },
+  'workerApi.append': { access: 'worker', input: (w) => ({ workerId: missingWorker, jobId: w.otherJob, epoch: 0, events: [{ type: 'log', level: 'info', message: 'm' }] }) },
+  'workerApi.complete': { access: 'worker', input: (w) => ({ workerId: missingWorker, jobId: w.otherJob, epoch: 0, sha256: 'a'.repeat(64), wallMs: 1 }) },
+  'workerApi.goodbye': { access: 'worker', input: () => ({ workerId: missingWorker }) },
   // Viewer level for one's own (a member made viewer may still remove their voice); the matrix's callers own none but the member.
   'upload.delete': { access: 'member-own', input: async (w, c) => ({ id: await w.freshUpload(c === 'member-own' ? 'member' : 'admin') }) },
 };
 
-/** 401 for callers without a working sign-in; 403 for too small a role or someone else's job; else allowed. */
+/**
+ * 401 for callers without a working sign-in; 403 for too small a role or someone else's job; else allowed.
+ * The worker API is the other way round: only a working worker token passes, a person's credential
+ * (valid or not) gets 403, and workers get 403 on every person's procedure and route.
+ */
 function expected(access: Access, caller: Caller): 401 | 403 | 'allowed' {
   if (access === 'public') return 'allowed';
+  if (access === 'worker') return caller === 'worker' ? 'allowed' : caller === 'anonymous' || caller === 'revoked-worker' ? 401 : 403;
+  if (WORKER_CALLERS.has(caller)) return 403;
   if (['anonymous', 'deactivated', 'expired-session', 'revoked-token'].includes(caller)) return 401;
   const rank = { viewer: 1, 'member-own': 2, 'member-other': 2, admin: 3 }[caller as 'viewer' | 'member-own' | 'member-other' | 'admin'];
   const needed = { viewer: 1, member: 2, 'member-own': 2, admin: 3 }[access];
@@ -124,6 +141,9 @@ describe('access matrix: every procedure and route × every kind of caller', () 
     const [tokenRow] = await revoker.trpc.auth.tokens.query();
     await revoker.trpc.auth.revokeToken.mutate({ tokenId: tokenRow!.id });
     revoker.close();
+    const workerToken = (await chorus.client.trpc.workers.createToken.mutate({ name: 'matrix-worker' })).token;
+    const revokedWorker = await chorus.client.trpc.workers.createToken.mutate({ name: 'matrix-revoked' });
+    await chorus.client.trpc.workers.revokeToken.mutate({ tokenId: revokedWorker.id });
     Object.assign(credentials, {
       anonymous: {},
       viewer: { cookie: viewer.cookie },
@@ -133,6 +153,8 @@ describe('access matrix: every procedure and route × every kind of caller', () 
       deactivated: { cookie: gone.cookie },
       'expired-session': { cookie: expiring.cookie },
       'revoked-token': bearer(revoking.token),
+      worker: bearer(workerToken),
+      'revoked-worker': bearer(revokedWorker.token),
     });
     memberClient.close();
   }, 120_000);
@@ -196,6 +218,12 @@ describe('access matrix: every procedure and route × every kind of caller', () 
       const wantAudio = expected('viewer', caller);
       expect([caller, wantAudio === 'allowed' ? 200 : wantAudio]).toEqual([caller, audio.status]);
       expect((await fetch(`${chorus.h.url}/healthz`, { headers: credentials[caller] })).status).toBe(200);
+      // A worker's routes: a finished job is held by no lease, so a worker gets 409 (past the access check).
+      const wantWorker = expected('worker', caller);
+      const prompt = await fetch(`${chorus.h.url}/api/worker/jobs/${world.otherJob}/prompt`, { headers: credentials[caller] });
+      expect([caller, prompt.status]).toEqual([caller, wantWorker === 'allowed' ? 409 : wantWorker]);
+      const output = await fetch(`${chorus.h.url}/api/worker/jobs/${world.otherJob}/output?epoch=1`, { method: 'PUT', body: wav, headers: { 'content-type': 'audio/wav', ...credentials[caller] } });
+      expect([caller, output.status]).toEqual([caller, wantWorker === 'allowed' ? 409 : wantWorker]);
     }
   });
 
@@ -208,6 +236,9 @@ describe('access matrix: every procedure and route × every kind of caller', () 
         const want = expected(rule.access, caller);
         const status = await call(path, await rule.input(world, caller), credentials[caller]);
         const got = status === 401 || status === 403 ? status : status === -1 ? 'timeout' : 'allowed';
+        // A worker token cannot open a WebSocket at all: its subscriptions end at the sign-in (401).
+        const isSubscription = (appRouter._def.procedures as unknown as Record<string, { _def: { type: string } }>)[path]!._def.type === 'subscription';
+        if (WORKER_CALLERS.has(caller) && want === 403 && isSubscription && got === 401) continue;
         if (got !== want) wrong.push(`${path}: expected ${want}, got ${status}`);
       }
       expect(wrong).toEqual([]);

@@ -2,8 +2,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { migrateDatabase, openDb, type Db } from '@chorus/db';
+import { LocalDirectoryStore, openObjectStore, storageConfigFromEnv, type ObjectStore } from '@chorus/storage';
+import { startS3StandIn } from '@chorus/storage/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { removeLeftovers } from '../src/storage/leftovers.ts';
+
+/** The embedded default: the data directory is the store, under the instance lock (no grace). */
+const sweepDataDir = (db: Db, dataDir: string) => removeLeftovers(db, dataDir, new LocalDirectoryStore(dataDir), { graceMs: 0 });
 
 /** What a kill -9 leaves behind, on a real SQLite file and a real data directory. */
 describe('start-up removes what an interrupted run left in the data directory', () => {
@@ -32,7 +37,7 @@ describe('start-up removes what an interrupted run left in the data directory', 
   it('scratch folders (copies of voices), .tmp files and files without a row go; referenced files stay', async () => {
     const dataDir = path.join(root, 'data-a');
     // First start on this data directory: nothing to clean, and it is claimed for this database.
-    expect(await removeLeftovers(db, dataDir)).toEqual({ ownFiles: true, scratch: 0, partial: 0, orphans: 0 });
+    expect(await sweepDataDir(db, dataDir)).toEqual({ ownFiles: true, scratch: 0, partial: 0, orphans: 0 });
 
     await db.upload.create({
       data: { id: 'upl_kept', sha256: 'aa', format: 'wav', sampleRate: 24000, channels: 1, durationMs: 3000, sizeBytes: 1, originalPath: 'uploads/aa.wav', pcmPath: 'uploads/aa.pcm.wav' },
@@ -46,12 +51,12 @@ describe('start-up removes what an interrupted run left in the data directory', 
     write(dataDir, 'uploads/cc.flac'); // written, then killed before its row
     write(dataDir, 'outputs/job_gone.wav');
 
-    expect(await removeLeftovers(db, dataDir)).toEqual({ ownFiles: true, scratch: 2, partial: 2, orphans: 2 });
+    expect(await sweepDataDir(db, dataDir)).toEqual({ ownFiles: true, scratch: 2, partial: 2, orphans: 2 });
     expect(fs.readdirSync(path.join(dataDir, 'scratch'))).toEqual([]);
     expect(fs.readdirSync(path.join(dataDir, 'uploads')).sort()).toEqual(['aa.pcm.wav', 'aa.wav']);
     expect(fs.readdirSync(path.join(dataDir, 'outputs'))).toEqual(['job_kept.wav']);
     // A second start finds nothing more.
-    expect(await removeLeftovers(db, dataDir)).toEqual({ ownFiles: true, scratch: 0, partial: 0, orphans: 0 });
+    expect(await sweepDataDir(db, dataDir)).toEqual({ ownFiles: true, scratch: 0, partial: 0, orphans: 0 });
   });
 
   it('a data directory used with another database keeps the files this one does not know (but not .tmp or scratch)', async () => {
@@ -60,8 +65,65 @@ describe('start-up removes what an interrupted run left in the data directory', 
     write(dataDir, 'uploads/ee.wav.1234.tmp');
     write(dataDir, 'scratch/command-zzz/prompt.wav');
     // b.db has no rows at all: without the storage id every file would look like an orphan.
-    expect(await removeLeftovers(other, dataDir)).toEqual({ ownFiles: false, scratch: 1, partial: 1, orphans: 0 });
+    expect(await sweepDataDir(other, dataDir)).toEqual({ ownFiles: false, scratch: 1, partial: 1, orphans: 0 });
     for (const kept of ['uploads/aa.wav', 'uploads/aa.pcm.wav', 'outputs/job_kept.wav', 'uploads/dd.wav']) expect(exists(dataDir, kept), kept).toBe(true);
     expect(exists(dataDir, 'uploads/ee.wav.1234.tmp')).toBe(false);
+  });
+});
+
+/**
+ * The same rules on object storage, against a local S3-compatible server (a stand-in for real
+ * S3; see @chorus/storage/testing): the storage id is an object, and objects changed within
+ * the grace period are kept, since another server sharing the bucket may be about to insert their rows.
+ */
+describe('start-up sweep of an S3 store', () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'chorus-leftovers-s3-'));
+  let s3: Awaited<ReturnType<typeof startS3StandIn>>;
+  let db: Db;
+  let other: Db;
+  let store: ObjectStore;
+  const HOUR = 3600_000;
+
+  beforeAll(async () => {
+    s3 = await startS3StandIn();
+    await migrateDatabase(`file:${path.join(root, 'c.db')}`);
+    await migrateDatabase(`file:${path.join(root, 'd.db')}`);
+    db = await openDb(`file:${path.join(root, 'c.db')}`);
+    other = await openDb(`file:${path.join(root, 'd.db')}`);
+    store = await openObjectStore(storageConfigFromEnv(s3.env('sweep'), path.join(root, 'data')));
+  });
+  afterAll(async () => {
+    await store?.close();
+    await db?.$disconnect();
+    await other?.$disconnect();
+    await s3?.close();
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  it('claims the bucket prefix with a chorus-storage-id object, keeps recent orphans, removes old ones, never referenced ones', async () => {
+    const dataDir = path.join(root, 'data');
+    expect(await removeLeftovers(db, dataDir, store, { graceMs: HOUR })).toEqual({ ownFiles: true, scratch: 0, partial: null, orphans: 0 });
+    const id = (await db.setting.findUnique({ where: { key: 'storage.id' } }))?.value;
+    expect(id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(await s3.keys()).toEqual(['sweep/chorus-storage-id']);
+
+    await db.upload.create({
+      data: { id: 'upl_kept', sha256: 'aa', format: 'wav', sampleRate: 24000, channels: 1, durationMs: 3000, sizeBytes: 1, originalPath: 'uploads/aa.wav', pcmPath: 'uploads/aa.pcm.wav' },
+    });
+    await db.job.create({ data: { id: 'job_kept', mode: 'pretrained', text: 't', seed: 1, engineId: 'builtin', engineVersion: '1', status: 'succeeded', outputPath: 'outputs/job_kept.wav' } });
+    for (const key of ['uploads/aa.wav', 'uploads/aa.pcm.wav', 'outputs/job_kept.wav', 'uploads/cc.flac', 'outputs/job_gone.wav']) await store.put(key, Buffer.from('x'));
+
+    // Just written: perhaps another server's, whose row is not committed yet.
+    expect(await removeLeftovers(db, dataDir, store, { graceMs: HOUR })).toEqual({ ownFiles: true, scratch: 0, partial: null, orphans: 0 });
+    expect(await s3.keys()).toHaveLength(6);
+    // Two hours on, the same objects without rows are debris.
+    expect(await removeLeftovers(db, dataDir, store, { graceMs: HOUR, now: Date.now() + 2 * HOUR })).toEqual({ ownFiles: true, scratch: 0, partial: null, orphans: 2 });
+    expect(await s3.keys()).toEqual(['sweep/chorus-storage-id', 'sweep/outputs/job_kept.wav', 'sweep/uploads/aa.pcm.wav', 'sweep/uploads/aa.wav']);
+  });
+
+  it('a bucket prefix used with another database keeps the objects this one does not know', async () => {
+    await store.put('uploads/dd.wav', Buffer.from('someone else’s voice'));
+    expect(await removeLeftovers(other, path.join(root, 'data'), store, { graceMs: HOUR, now: Date.now() + 2 * HOUR })).toEqual({ ownFiles: false, scratch: 0, partial: null, orphans: 0 });
+    expect(await s3.keys()).toContain('sweep/uploads/dd.wav');
   });
 });

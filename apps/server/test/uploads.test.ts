@@ -9,6 +9,7 @@ import { decodeWav } from '@chorus/inference';
 import pino from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AuthService } from '@chorus/api';
+import { LocalDirectoryStore } from '@chorus/storage';
 import { createHttpAuthenticator } from '../src/auth/http-auth.ts';
 import { createUploadHandler } from '../src/http/uploads.ts';
 import { FIXTURES_DIR, makeWav, voicedSignal, voicedWav } from './helpers/audio.ts';
@@ -33,7 +34,7 @@ beforeAll(async () => {
   const auth = new AuthService(db);
   const admin = await auth.createFirstAdmin({ email: 'admin@example.com', name: 'Admin', password: 'correct horse battery' });
   authorization = `Bearer ${(await auth.createApiToken(admin!.id, 'uploads test')).token}`;
-  const handler = createUploadHandler({ db, dataDir, maxBytes: 20 * MB, limits, authenticate: createHttpAuthenticator(auth), logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }) });
+  const handler = createUploadHandler({ db, store: new LocalDirectoryStore(dataDir), maxBytes: 20 * MB, limits, authenticate: createHttpAuthenticator(auth), logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }) });
   server = http.createServer((req, res) => {
     handler(req, res).catch((err: unknown) => {
       res.writeHead(500).end(String(err));

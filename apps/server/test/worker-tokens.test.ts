@@ -53,7 +53,9 @@ describe('worker tokens and the workers view (admins)', () => {
     const { id: tokenId } = await trpc.workers.createToken.mutate({ name: 'pool' });
     const now = Date.now();
     const resources = { at: new Date(now).toISOString(), cpu: { cores: 8, usagePct: 12.5, loadAverage1m: 1 }, memory: { totalBytes: 1e9, availableBytes: 5e8, processRssBytes: 1e8 }, gpu: { status: 'none', message: 'no GPU', devices: [] } };
-    const base = { tokenId, version: '0.1.0', engines: [{ id: 'cv3', health: 'up' }], startedAt: new Date(now - 3_600_000) };
+    const engine = { id: 'cv3', kind: 'command', version: 'CosyVoice3', concurrency: 1, health: { status: 'up', message: null, checkedAt: null } };
+    // An entry that does not fit the engine schema is left out of the list.
+    const base = { tokenId, version: '0.1.0', engines: [engine, { id: 'cv3-old', health: 'up' }], startedAt: new Date(now - 3_600_000) };
     await db.workerNode.createMany({
       data: [
         { ...base, id: 'wrk_a', name: 'online-one', resources, lastHeartbeatAt: new Date(now - 1000) },
@@ -67,7 +69,7 @@ describe('worker tokens and the workers view (admins)', () => {
       ['gone-one', 'stopped'],
       ['silent-one', 'stale'],
     ]);
-    expect(workers[0]).toMatchObject({ tokenName: 'pool', resources, engines: [{ id: 'cv3', health: 'up' }] });
+    expect(workers[0]).toMatchObject({ tokenName: 'pool', resources, engines: [engine], currentJobs: [] });
     // Resources that do not fit the schema are shown as unknown, not passed through.
     expect(workers[2]!.resources).toBeNull();
   });

@@ -148,7 +148,7 @@ describe('a team in the web UI', () => {
     await adminPage.getByTestId('setup-submit').click();
     await adminPage.locator('[data-testid="signed-in-user"][data-role="admin"]').waitFor({ timeout: 15_000 });
     expect(await adminPage.getByTestId('nav-account').textContent()).toBe(ADMIN.name);
-    for (const nav of ['nav-new', 'nav-history', 'nav-members', 'nav-failures', 'nav-audit']) expect(await adminPage.getByTestId(nav).count(), nav).toBe(1);
+    for (const nav of ['nav-new', 'nav-history', 'nav-members', 'nav-failures', 'nav-workers', 'nav-audit']) expect(await adminPage.getByTestId(nav).count(), nav).toBe(1);
     expect(adminSockets, 'a WebSocket was opened before sign-in').toEqual([]);
 
     // The first live page opens the socket, now with the session cookie.
@@ -156,13 +156,21 @@ describe('a team in the web UI', () => {
     await adminPage.getByTestId('history-empty').waitFor();
     await expect.poll(() => adminSockets.length, { timeout: 10_000 }).toBeGreaterThan(0);
     expect(await adminPage.getByTestId('connection-state').count()).toBe(0);
+
+    // The Workers page: none registered yet; a worker token is created there and shown once.
+    await adminPage.getByTestId('nav-workers').click();
+    await adminPage.getByText('No standalone worker has registered yet').waitFor();
+    await adminPage.getByTestId('worker-token-name').fill('gpu-box-1');
+    await adminPage.getByTestId('create-worker-token').click();
+    expect(await adminPage.getByTestId('new-worker-token').locator('code').textContent()).toMatch(/^chorus_wk_/);
+    await adminPage.getByTestId('worker-token-row').waitFor();
   });
 
   it('invites a member, who opens the link in a fresh browser, chooses a name and password, and is signed in', async () => {
     const link = await inviteLink('member');
     memberPage = await acceptInvite(link, MEMBER, 'member');
     expect(await memberPage.getByTestId('nav-new').count()).toBe(1);
-    for (const nav of ['nav-members', 'nav-failures', 'nav-audit']) expect(await memberPage.getByTestId(nav).count(), nav).toBe(0);
+    for (const nav of ['nav-members', 'nav-failures', 'nav-workers', 'nav-audit']) expect(await memberPage.getByTestId(nav).count(), nav).toBe(0);
 
     // Used once: the same link now says so.
     const again = await newPerson('second visitor');

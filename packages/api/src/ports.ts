@@ -1,6 +1,6 @@
-import type { Db } from '@chorus/db';
+import type { Db, Job } from '@chorus/db';
 import type { EngineHealth, EngineInfo } from './schemas/engine.ts';
-import type { JobEvent } from './schemas/job-event.ts';
+import type { JobEvent, JobEventBody } from './schemas/job-event.ts';
 import type { JobChange } from './schemas/job.ts';
 
 /**
@@ -34,10 +34,29 @@ export interface EngineCatalog {
   health(id: string): EngineHealth;
 }
 
-/** Stored files (uploads, outputs) by the relative path the database records. */
+/** Stored files (uploads, outputs) by the key the database records; an ObjectStore (@chorus/storage) is one. */
 export interface StoredFiles {
   /** Remove a file; a file already gone is not an error. */
   remove(relativePath: string): Promise<void>;
+}
+
+/** A run's output as a standalone worker uploaded it (PUT /api/worker/jobs/:id/output), read back from the store. */
+export interface StoredRunOutput {
+  key: string;
+  sha256: string;
+  bytes: number;
+  sampleRate: number;
+  durationMs: number;
+}
+
+/** What the worker API needs from the server beside the database (apps/server wires the object store and the worker's helpers). */
+export interface WorkerSupport {
+  /** A claimed job's lease lasts this long without a heartbeat (CHORUS_LEASE_MS). */
+  leaseMs: number;
+  /** The output stored for this run (its key is jobOutputKey(jobId, epoch)), hashed and measured; null when none was uploaded. */
+  storedOutput(jobId: string, epoch: number): Promise<StoredRunOutput | null>;
+  /** What the log says about a re-run's audio against its parent's (null: nothing to say). */
+  compareWithParent(job: Job, sha256: string): Promise<Extract<JobEventBody, { type: 'log' }> | null>;
 }
 
 export interface ApiDeps {
@@ -46,4 +65,6 @@ export interface ApiDeps {
   bus: JobEventBus;
   queue: JobQueue;
   engines: EngineCatalog;
+  /** Standalone workers: absent, workerApi.claim/complete answer that this server does not take them. */
+  workers?: WorkerSupport;
 }

@@ -5,6 +5,7 @@ import { failuresRouter } from './router/failures.ts';
 import { jobRouter } from './router/job.ts';
 import { membersRouter } from './router/members.ts';
 import { uploadRouter } from './router/upload.ts';
+import { workerApiRouter } from './router/worker-api.ts';
 import { workersRouter } from './router/workers.ts';
 import { createRouter } from './trpc.ts';
 
@@ -18,6 +19,7 @@ export const appRouter = createRouter({
   failures: failuresRouter,
   upload: uploadRouter,
   workers: workersRouter,
+  workerApi: workerApiRouter,
 });
 
 export type AppRouter = typeof appRouter;

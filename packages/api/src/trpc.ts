@@ -5,10 +5,17 @@ import type { AuthService, Credential, Identity } from './auth/auth-service.ts';
 import type { ApiDeps } from './ports.ts';
 import type { AuthUser, Role } from './schemas/auth.ts';
 import { authorize } from './auth/authorize.ts';
+import { authorizeWorker, type WorkerIdentity } from './auth/worker-auth.ts';
 import type { JobEventLog } from './services/job-event-log.ts';
+import type { JobEventStreamOptions } from './router/job-events-stream.ts';
 
 /** Process-wide services every request shares (one JobEventLog serialises appends per job). */
-export type ApiServices = ApiDeps & { events: JobEventLog; auth: AuthService };
+export type ApiServices = ApiDeps & {
+  events: JobEventLog;
+  auth: AuthService;
+  /** How job.events streams re-read the log when idle (defaults in router/job-events-stream.ts). */
+  eventStream?: JobEventStreamOptions;
+};
 
 export interface RequestMeta {
   transport: 'http' | 'ws';
@@ -113,3 +120,12 @@ export const viewerProcedure = t.procedure.use(requireRole('viewer'));
 export const memberProcedure = t.procedure.use(requireRole('member'));
 /** Everything: members, invites, tokens, failed-run review, audit. */
 export const adminProcedure = t.procedure.use(requireRole('admin'));
+
+export type WorkerContext = ApiContext & { worker: WorkerIdentity };
+
+/** Standalone inference workers only: 401 without a working worker token, 403 for a person's session or token. */
+export const workerProcedure = t.procedure.use(async ({ ctx, next }) => {
+  const access = await authorizeWorker(ctx.db, ctx.credential);
+  if (!access.ok) throw new TRPCError({ code: access.code, message: access.message });
+  return next({ ctx: { ...ctx, worker: access.worker } });
+});

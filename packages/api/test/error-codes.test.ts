@@ -7,7 +7,8 @@ import { eventFromRow, toJobSummary } from '../src/index.ts';
 import { JOB_ERROR_CODES, JOB_ERROR_INFO, UPLOAD_ERROR_CODES, jobErrorCodeSchema, toJobErrorCode, uploadWarningSchema } from '../src/schemas/index.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const SCANNED = ['apps/inference/src', 'apps/web/src'];
+/** Where jobs fail: the engines and worker, the web app, and lease recovery (INTERRUPTED). */
+const SCANNED = ['apps/inference/src', 'apps/web/src', 'packages/api/src/services/job-leases.ts'];
 
 /** Where a job error code is written as a literal: the constructor, its helpers, a `{ code }` object. */
 const JOB_CODE_SITES = [
@@ -25,6 +26,7 @@ interface Use {
 }
 
 function sourceFiles(dir: string): string[] {
+  if (fs.statSync(dir).isFile()) return [dir];
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const full = path.join(dir, entry.name);
     if (entry.isDirectory()) return sourceFiles(full);
@@ -87,7 +89,7 @@ describe('the job error code list', () => {
   });
 });
 
-describe('codes in apps/inference/src and apps/web/src', () => {
+describe('codes in apps/inference/src, apps/web/src and lease recovery', () => {
   it('the scan sees the code sites (so a free-string code would be caught)', () => {
     const found = new Set(uses.map((u) => u.code));
     for (const code of ['GPU_OOM', 'ENGINE_CRASHED', 'PROMPT_NO_VOICE', 'INTERRUPTED', 'ENGINE_FAILED']) expect(found).toContain(code);

@@ -1,5 +1,11 @@
 import type { PrismaBetterSQLite3 } from '@prisma/adapter-better-sqlite3';
 import { Mutex } from 'async-mutex';
+import Database from 'better-sqlite3';
+
+/** The better-sqlite3 connection Prisma's adapter holds (the only one to the file). */
+export type SqliteConnection = Database.Database;
+/** A prepared statement taking positional values. */
+export type SqliteStatement = Database.Statement<unknown[]>;
 
 type SqliteAdapter = Awaited<ReturnType<PrismaBetterSQLite3['connect']>>;
 type SqliteTransaction = Awaited<ReturnType<SqliteAdapter['startTransaction']>>;
@@ -16,10 +22,24 @@ class SerializedSqliteAdapter implements SqliteAdapter {
   readonly provider: SqliteAdapter['provider'];
   readonly adapterName: string;
   private readonly gate = new Mutex();
+  /** better-sqlite3's Database inside Prisma's adapter, for statements that bypass Prisma. */
+  readonly connection: SqliteConnection;
 
-  constructor(private readonly inner: SqliteAdapter) {
+  constructor(
+    private readonly inner: SqliteAdapter,
+    private readonly onDispose: () => void,
+  ) {
     this.provider = inner.provider;
     this.adapterName = inner.adapterName;
+    this.connection = connectionOf(inner);
+  }
+
+  /**
+   * Run `work` synchronously on the connection behind the same gate as Prisma's statements
+   * and transactions, so it never lands inside an open Prisma transaction (or the reverse).
+   */
+  exclusive<T>(work: (connection: SqliteConnection) => T): Promise<T> {
+    return this.gate.runExclusive(() => work(this.connection));
   }
 
   queryRaw(query: SqlQuery): ReturnType<SqliteAdapter['queryRaw']> {
@@ -49,8 +69,21 @@ class SerializedSqliteAdapter implements SqliteAdapter {
   }
 
   dispose(): Promise<void> {
+    this.onDispose();
     return this.inner.dispose();
   }
+}
+
+/**
+ * @prisma/adapter-better-sqlite3 6.19.3 keeps its better-sqlite3 Database in a public (but
+ * undeclared) `client` field; checked here so a Prisma upgrade that moves it fails loudly.
+ */
+function connectionOf(adapter: SqliteAdapter): SqliteConnection {
+  const client: unknown = (adapter as unknown as { client?: unknown }).client;
+  if (!(client instanceof Database)) {
+    throw new Error('@prisma/adapter-better-sqlite3 no longer exposes its better-sqlite3 connection as `client`; the event log needs it (packages/db/src/serialized-sqlite-adapter.ts).');
+  }
+  return client;
 }
 
 /** The transaction's own statements go straight through; ending it opens the gate once. */
@@ -78,11 +111,54 @@ function holdGateUntilEnd(tx: SqliteTransaction, release: () => void): SqliteTra
 }
 
 /** The better-sqlite3 adapter factory, with each connection serialised as above. */
-export function serializedSqlite(factory: PrismaBetterSQLite3): Pick<PrismaBetterSQLite3, 'provider' | 'adapterName' | 'connect' | 'connectToShadowDb'> {
+class SerializedSqliteFactory implements Pick<PrismaBetterSQLite3, 'provider' | 'adapterName' | 'connect' | 'connectToShadowDb'> {
+  readonly provider: PrismaBetterSQLite3['provider'];
+  readonly adapterName: string;
+  /** The connection Prisma opened last (null before its first query and after $disconnect). */
+  current: SerializedSqliteAdapter | null = null;
+
+  constructor(private readonly factory: PrismaBetterSQLite3) {
+    this.provider = factory.provider;
+    this.adapterName = factory.adapterName;
+  }
+
+  async connect(): Promise<SerializedSqliteAdapter> {
+    const adapter: SerializedSqliteAdapter = new SerializedSqliteAdapter(await this.factory.connect(), () => {
+      if (this.current === adapter) this.current = null;
+    });
+    this.current = adapter;
+    return adapter;
+  }
+
+  async connectToShadowDb(): Promise<SerializedSqliteAdapter> {
+    return new SerializedSqliteAdapter(await this.factory.connectToShadowDb(), () => undefined);
+  }
+}
+
+export function serializedSqlite(factory: PrismaBetterSQLite3): SerializedSqliteFactory {
+  return new SerializedSqliteFactory(factory);
+}
+
+/** Statements on the one SQLite connection, behind the gate (see SerializedSqliteAdapter.exclusive). */
+export interface GatedSqlite {
+  exclusive<T>(work: (connection: SqliteConnection) => T): Promise<T>;
+}
+
+/**
+ * The gated connection of a client opened by openDb on SQLite, or null for any other client
+ * (PostgreSQL, or a client built without this wrapper). Works on `$extends` copies too.
+ */
+export function gatedSqliteOf(db: { $connect(): Promise<void> }): GatedSqlite | null {
+  // Prisma 6.19 keeps the adapter factory it was given in _engineConfig (its $extends copies forward it).
+  const factory: unknown = (db as unknown as { _engineConfig?: { adapter?: unknown } })._engineConfig?.adapter;
+  if (!(factory instanceof SerializedSqliteFactory)) return null;
   return {
-    provider: factory.provider,
-    adapterName: factory.adapterName,
-    connect: async () => new SerializedSqliteAdapter(await factory.connect()),
-    connectToShadowDb: async () => new SerializedSqliteAdapter(await factory.connectToShadowDb()),
+    async exclusive(work) {
+      // Prisma connects lazily (and again after $disconnect).
+      if (!factory.current) await db.$connect();
+      const adapter = factory.current;
+      if (!adapter) throw new Error('The SQLite connection is closed.');
+      return adapter.exclusive(work);
+    },
   };
 }

@@ -1,38 +1,44 @@
-import type { JobEventBody, JobEventLog, JobMode } from '@chorus/api';
-import type { Db, Job } from '@chorus/db';
+import type { JobEventBody, JobMode } from '@chorus/api';
 import { EngineError, type Engine, type EngineEvent, type EngineInput } from '../engine/engine.ts';
-import { storeJobOutput } from './output-store.ts';
-import { compareWithParent } from './rerun-comparison.ts';
-import { loadPromptAudio } from './prompt-loader.ts';
+import type { JobRunIO, RunnableJob } from './job-run-io.ts';
 import type { WorkerLogger } from './logger.ts';
 import { ProgressThrottle } from './progress-throttle.ts';
 
 type ProgressBody = Extract<JobEventBody, { type: 'progress' }>;
 
 export interface RunJobDeps {
-  db: Db;
   logger: WorkerLogger;
-  events: JobEventLog;
-  dataDir: string;
   progressIntervalMs: number;
 }
 
-/** Why a run was stopped from outside: a user's cancel or a server shutdown. */
-export type StopReason = 'cancel' | 'shutdown';
+/** Why a run was stopped from outside: a user's cancel, a server shutdown, or the job is no longer this worker's (its lease was taken over). */
+export type StopReason = 'cancel' | 'shutdown' | 'lease-lost';
+
+export interface RunControl {
+  signal: AbortSignal;
+  stopReason: () => StopReason;
+  /** A write was refused (the job is no longer running under this run's lease): stop the run. */
+  onRefused: () => void;
+}
 
 /**
  * Run one claimed job (status already 'running') to its end: feed the engine, turn its
  * reports into stored events, store the WAV, and record exactly one terminal status.
  */
-export async function runJob(deps: RunJobDeps, job: Job, engine: Engine, signal: AbortSignal, stopReason: () => StopReason): Promise<void> {
-  const { events } = deps;
+export async function runJob(deps: RunJobDeps, io: JobRunIO, job: RunnableJob, engine: Engine, control: RunControl): Promise<void> {
+  const { signal, stopReason } = control;
+  // Every write goes through io, fenced by the run's lease; a refusal stops the run.
+  const accepted = (ok: boolean): void => {
+    if (!ok) control.onRefused();
+  };
+  const append = async (bodies: JobEventBody[]): Promise<void> => accepted(await io.append(bodies));
   const stages = engine.info.stages;
   let currentStage = stages[0]?.name ?? 'run';
   let tail: Promise<unknown> = Promise.resolve();
   // Appends are chained per job inside JobEventLog; we keep the last promise to await it.
   // A failed write must not become an unhandled rejection (it would end the process).
   const record = (bodies: JobEventBody[]): void => {
-    tail = events.append(job.id, bodies, { expectStatus: ['running'] }).catch((err: unknown) => {
+    tail = append(bodies).catch((err: unknown) => {
       deps.logger.error({ err, jobId: job.id }, 'could not record a job event');
     });
   };
@@ -72,14 +78,10 @@ export async function runJob(deps: RunJobDeps, job: Job, engine: Engine, signal:
 
   const startedAt = Date.now();
   try {
-    const upload = job.promptUploadId ? await deps.db.upload.findUnique({ where: { id: job.promptUploadId } }) : null;
-    if (job.promptUploadId && !upload) {
-      throw new EngineError('PROMPT_MISSING', `Reference audio upload ${job.promptUploadId} no longer exists.`, 'Upload the reference audio again and submit a new job.');
-    }
     const input: EngineInput = {
       mode: job.mode as JobMode,
       text: job.text,
-      prompt: upload ? await loadPromptAudio(deps.dataDir, upload) : undefined,
+      prompt: await io.loadPrompt(),
       promptText: job.promptText ?? undefined,
       instruct: job.instruct ?? undefined,
       speakerId: job.speakerId ?? undefined,
@@ -88,77 +90,38 @@ export async function runJob(deps: RunJobDeps, job: Job, engine: Engine, signal:
     const output = await engine.run(input, { seed: job.seed, signal, emit: onEngineEvent });
     if (signal.aborted) throw new EngineError('CANCELED', 'The job was canceled.');
     throttle.flush();
-    const stored = await storeJobOutput(deps.dataDir, job.id, output.wav);
-    const wallMs = Date.now() - startedAt;
-    const comparison = await compareWithParent(deps.db, job, stored.sha256);
     await tail;
-    await events.append(
-      job.id,
-      [
-        {
-          type: 'log',
-          level: 'info',
-          message: `Done: ${(output.durationMs / 1000).toFixed(2)} s of audio in ${(wallMs / 1000).toFixed(2)} s (real-time factor ${(wallMs / Math.max(1, output.durationMs)).toFixed(3)}).`,
-        },
-        ...(comparison ? [comparison] : []),
-        {
-          type: 'result',
-          audioUrl: `/api/jobs/${encodeURIComponent(job.id)}/audio`,
-          sampleRate: output.sampleRate,
-          durationMs: Math.round(output.durationMs),
-          sha256: stored.sha256,
-        },
-        { type: 'status', status: 'succeeded' },
-      ],
-      {
-        expectStatus: ['running'],
-        patch: {
-          outputPath: stored.relativePath,
-          outputSampleRate: output.sampleRate,
-          outputDurationMs: Math.round(output.durationMs),
-          outputSha256: stored.sha256,
-          outputBytes: stored.bytes,
-          progressPct: 100,
-        },
-      },
-    );
+    accepted(await io.succeed(output, Date.now() - startedAt));
   } catch (err) {
     throttle.flush();
     await tail;
     const canceled = signal.aborted || (err instanceof EngineError && err.code === 'CANCELED');
-    if (canceled && stopReason() === 'shutdown') {
-      await events.append(
-        job.id,
-        [
+    if (canceled && stopReason() === 'lease-lost') {
+      // Another worker runs it now (or it ended): anything written here would be refused.
+      deps.logger.warn({ jobId: job.id }, 'stopped a run whose job is no longer ours; nothing more is written for it');
+    } else if (canceled && stopReason() === 'shutdown') {
+      accepted(
+        await io.giveBack([
           { type: 'log', level: 'warn', message: 'The server is shutting down; this job goes back to the queue and restarts from the beginning.' },
           { type: 'status', status: 'queued', reason: 'server shutdown' },
-        ],
-        { expectStatus: ['running'], patch: { attempts: { decrement: 1 } } },
+        ]),
       );
     } else if (canceled) {
-      await events.append(
-        job.id,
-        [
-          { type: 'log', level: 'info', message: `Canceled during ${currentStage}.` },
-          { type: 'status', status: 'canceled' },
-        ],
-        { expectStatus: ['running'] },
-      );
+      await append([
+        { type: 'log', level: 'info', message: `Canceled during ${currentStage}.` },
+        { type: 'status', status: 'canceled' },
+      ]);
     } else {
       const e =
         err instanceof EngineError
           ? err
           : new EngineError('ENGINE_FAILED', `Unexpected engine failure: ${err instanceof Error ? err.message : String(err)}`, 'This is a bug in Chorus or the engine; an admin can see the log of this run.');
       const stage = e.stage ?? currentStage;
-      await events.append(
-        job.id,
-        [
-          { type: 'log', level: 'error', message: `${stage} failed: ${e.message}` },
-          { type: 'error', code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}), stage },
-          { type: 'status', status: 'failed' },
-        ],
-        { expectStatus: ['running'] },
-      );
+      await append([
+        { type: 'log', level: 'error', message: `${stage} failed: ${e.message}` },
+        { type: 'error', code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}), stage },
+        { type: 'status', status: 'failed' },
+      ]);
     }
   }
 }

@@ -20,6 +20,8 @@ export const EMITTER = path.join(benchDir, 'emitter.py');
 /** Connections are opened this many at a time, each batch waiting until it is subscribed. */
 const OPEN_BATCH = 50;
 const SUBSCRIBE_TIMEOUT_MS = 60_000;
+/** The most jobs one engine instance may run at once (Chorus's engine configuration limit). */
+const ENGINE_MAX_CONCURRENCY = 64;
 
 export interface RunningTarget {
   name: 'bare' | 'chorus';
@@ -74,20 +76,22 @@ async function nodeArgs(options: StartOptions, script: (port: number) => string[
 /** A real Chorus server process with its own SQLite file; its only engine is the emitter. */
 export async function startChorus(concurrency: number, options: StartOptions = {}): Promise<RunningTarget> {
   const dir = fs.mkdtempSync(path.join(runDir, 'chorus-'));
-  const { port, args, inspectPort } = await nodeArgs(options, () => ['src/main.ts']);
+  // BENCH_CPU_PROF=dir: a V8 CPU profile of each Chorus server, written when it stops (open in Chrome DevTools).
+  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.BENCH_CPU_PROF)}`] : [];
+  const { port, args, inspectPort } = await nodeArgs(options, () => [...profile, 'src/main.ts']);
   const url = `http://127.0.0.1:${port}`;
-  const engines = [
-    {
-      id: 'bench',
-      kind: 'command',
-      default: true,
-      generation: 2,
-      model: 'bench-emitter',
-      speakers: [{ id: 'bench', name: 'Bench', language: 'en' }],
-      command: ['python3', EMITTER],
-      concurrency,
-    },
-  ];
+  // An engine runs at most ENGINE_MAX_CONCURRENCY jobs at once: more jobs get more copies of the emitter engine.
+  const engineIds = Array.from({ length: Math.ceil(concurrency / ENGINE_MAX_CONCURRENCY) }, (_, i) => (i === 0 ? 'bench' : `bench-${i + 1}`));
+  const engines = engineIds.map((id, i) => ({
+    id,
+    kind: 'command',
+    default: i === 0,
+    generation: 2,
+    model: 'bench-emitter',
+    speakers: [{ id: 'bench', name: 'Bench', language: 'en' }],
+    command: ['python3', EMITTER],
+    concurrency: Math.min(ENGINE_MAX_CONCURRENCY, concurrency - i * ENGINE_MAX_CONCURRENCY),
+  }));
   let proc: Spawned | undefined;
   let inspector: Inspector | null = null;
   const clients: Array<{ close(): void }> = [];
@@ -124,6 +128,8 @@ export async function startChorus(concurrency: number, options: StartOptions = {
     if (inspectPort) inspector = await openInspector(inspectPort);
     const token = await adminToken(url);
     const http = createTRPCClient<AppRouter>({ links: [httpLink({ url: `${url}/trpc`, headers: { authorization: `Bearer ${token}` } })] });
+    // The many-jobs scenarios submit more than the default 30 jobs a minute.
+    await http.settings.update.mutate({ jobsPerMinute: 0 });
     let jobIds: string[] = [];
 
     const open = (jobId: string): Subscriber => {
@@ -171,7 +177,7 @@ export async function startChorus(concurrency: number, options: StartOptions = {
       async launch(jobs, perJob, text) {
         jobIds = [];
         for (let j = 0; j < jobs; j++) {
-          jobIds.push((await http.job.create.mutate({ engineId: 'bench', mode: 'pretrained', speakerId: 'bench', text })).id);
+          jobIds.push((await http.job.create.mutate({ engineId: engineIds[j % engineIds.length], mode: 'pretrained', speakerId: 'bench', text })).id);
         }
         const subs: Subscriber[][] = [];
         for (const id of jobIds) subs.push(await openInBatches(perJob, () => open(id), `chorus job ${id}`));

@@ -1,9 +1,8 @@
-import fs from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import path from 'node:path';
-import { pipeline } from 'node:stream';
+import { pipeline, type Readable } from 'node:stream';
 import { isJobId, JOB_ID_RULE, jobAccessDenial } from '@chorus/api';
 import type { Db } from '@chorus/db';
+import { ObjectNotFoundError, type ObjectStore } from '@chorus/storage';
 import { statusOf, type HttpAuthenticator } from '../auth/http-auth.ts';
 import { sendError } from './respond.ts';
 
@@ -29,8 +28,8 @@ export function parseRange(header: string | undefined, size: number): { start: n
   return { start, end };
 }
 
-/** GET /api/jobs/:id/audio — the finished WAV, with Range support and a download filename. */
-export function createJobAudioHandler(deps: { db: Db; dataDir: string; authenticate: HttpAuthenticator }) {
+/** GET /api/jobs/:id/audio — the finished WAV from the object store, with Range support and a download filename. */
+export function createJobAudioHandler(deps: { db: Db; store: ObjectStore; authenticate: HttpAuthenticator }) {
   return async (req: IncomingMessage, res: ServerResponse, jobId: string): Promise<void> => {
     const access = await deps.authenticate(req, 'viewer');
     if (!access.ok) return sendError(res, statusOf(access.code), access.code, access.message);
@@ -42,13 +41,11 @@ export function createJobAudioHandler(deps: { db: Db; dataDir: string; authentic
     if (job.status !== 'succeeded' || !job.outputPath) {
       return sendError(res, 404, 'NO_AUDIO', `Job "${jobId}" has no audio: it is ${job.status}.`);
     }
-    const file = path.join(deps.dataDir, job.outputPath);
-    let size: number;
-    try {
-      size = (await fs.promises.stat(file)).size;
-    } catch {
-      return sendError(res, 410, 'AUDIO_MISSING', `The audio file of job "${jobId}" is missing from the data directory.`);
-    }
+    const key = job.outputPath;
+    const missing = (): void => sendError(res, 410, 'AUDIO_MISSING', `The audio file of job "${jobId}" is missing from storage.`);
+    const stored = await deps.store.stat(key);
+    if (!stored) return missing();
+    const size = stored.size;
     const url = new URL(req.url ?? '/', 'http://x');
     const headers: Record<string, string | number> = {
       'content-type': 'audio/wav',
@@ -64,15 +61,23 @@ export function createJobAudioHandler(deps: { db: Db; dataDir: string; authentic
       res.end();
       return;
     }
-    if (range) {
-      res.writeHead(206, { ...headers, 'content-range': `bytes ${range.start}-${range.end}/${size}`, 'content-length': range.end - range.start + 1 });
-      if (req.method === 'HEAD') return void res.end();
-      // pipeline closes the file if the player aborts the range (they often do).
-      pipeline(fs.createReadStream(file, { start: range.start, end: range.end }), res, () => undefined);
-      return;
+    const status = range ? 206 : 200;
+    const length = range ? range.end - range.start + 1 : size;
+    const rangeHeaders = range ? { 'content-range': `bytes ${range.start}-${range.end}/${size}` } : {};
+    if (req.method === 'HEAD') {
+      res.writeHead(status, { ...headers, ...rangeHeaders, 'content-length': length });
+      return void res.end();
     }
-    res.writeHead(200, { ...headers, 'content-length': size });
-    if (req.method === 'HEAD') return void res.end();
-    pipeline(fs.createReadStream(file), res, () => undefined);
+    // Opened before the status line, so an object deleted since the stat is still a 410.
+    let body: Readable;
+    try {
+      body = await deps.store.get(key, range ?? undefined);
+    } catch (err) {
+      if (err instanceof ObjectNotFoundError) return missing();
+      throw err;
+    }
+    res.writeHead(status, { ...headers, ...rangeHeaders, 'content-length': length });
+    // pipeline closes the object stream if the player aborts the range (they often do).
+    pipeline(body, res, () => undefined);
   };
 }

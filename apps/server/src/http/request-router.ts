@@ -13,6 +13,8 @@ export interface HttpRoutes {
   trpc: Handler;
   upload: Handler;
   jobAudio: (req: IncomingMessage, res: ServerResponse, jobId: string) => Promise<void>;
+  /** Standalone workers' files: a job's prompt (GET) and its output (PUT). */
+  workerFiles: Record<'prompt' | 'output', (req: IncomingMessage, res: ServerResponse, jobId: string) => Promise<void>>;
   health: () => Promise<Record<string, unknown>>;
   web: Handler;
 }
@@ -37,6 +39,7 @@ export function trpcErrorBody(code: TRPC_ERROR_CODE_KEY, message: string, call?:
 export const tooManyCallsMessage = (max: number, count: number, where: string): string => `At most ${max} calls per ${where}; this one has ${count}.`;
 
 const AUDIO_PATH = /^\/api\/jobs\/([^/]+)\/audio$/;
+const WORKER_FILE_PATH = /^\/api\/worker\/jobs\/([^/]+)\/(prompt|output)$/;
 
 /** The path of a request target, or null when it cannot be parsed (never throw in a listener). */
 export function requestPath(url: string | undefined): string | null {
@@ -129,6 +132,15 @@ export function createRequestHandler(routes: HttpRoutes, originPolicy: OriginPol
         const jobId = safeDecode(audio[1]!);
         if (jobId === null) return sendError(res, 400, 'BAD_REQUEST', 'The job id in the path is not valid percent-encoding.');
         return routes.jobAudio(req, res, jobId);
+      }
+      const workerFile = WORKER_FILE_PATH.exec(pathname);
+      if (workerFile) {
+        const kind = workerFile[2] as 'prompt' | 'output';
+        const allowed = kind === 'prompt' ? ['GET'] : ['PUT'];
+        if (!allowed.includes(method)) return sendError(res, 405, 'METHOD_NOT_ALLOWED', kind === 'prompt' ? "Use GET to fetch a job's prompt audio." : "Use PUT with the WAV as the body to store a job's output.");
+        const jobId = safeDecode(workerFile[1]!);
+        if (jobId === null) return sendError(res, 400, 'BAD_REQUEST', 'The job id in the path is not valid percent-encoding.');
+        return routes.workerFiles[kind](req, res, jobId);
       }
       if (pathname.startsWith('/api/')) return sendError(res, 404, 'NOT_FOUND', `No API endpoint at ${pathname}.`);
       if (method !== 'GET' && method !== 'HEAD') return sendError(res, 405, 'METHOD_NOT_ALLOWED', `${method} is not allowed here.`);

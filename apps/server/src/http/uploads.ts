@@ -1,7 +1,5 @@
-import { createHash, randomUUID } from 'node:crypto';
-import fs from 'node:fs/promises';
+import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import path from 'node:path';
 import { KeyedLock, loadSettings, newId, pcmCopyBytes, storedUploadBytes, uploadFilesLock, type Identity } from '@chorus/api';
 import {
   uploadFormatSchema,
@@ -13,6 +11,7 @@ import {
 } from '@chorus/api/schemas';
 import type { Db, Upload } from '@chorus/db';
 import { encodeWav16, isAudioInputError, validatePromptAudio } from '@chorus/inference';
+import type { ObjectStore } from '@chorus/storage';
 import type { Logger } from 'pino';
 import { statusOf, type HttpAuthenticator } from '../auth/http-auth.ts';
 import { sendJson } from './respond.ts';
@@ -20,8 +19,8 @@ import { ClientAbortedError, UploadRejection, declaredTooLarge, readUploadBody, 
 
 export interface UploadHandlerDeps {
   db: Db;
-  /** Files go to `${dataDir}/uploads/`; the DB stores paths relative to dataDir. */
-  dataDir: string;
+  /** Files go to `uploads/` in the store; the DB stores their keys. */
+  store: ObjectStore;
   maxBytes: number;
   limits: Pick<EngineLimits, 'promptMinMs' | 'promptMaxMs' | 'promptMinSampleRate' | 'promptPreferredSampleRate'>;
   authenticate: HttpAuthenticator;
@@ -64,17 +63,16 @@ export function toUploadResult(row: Upload): UploadResult {
  * Replies 201 with an UploadResult for a new file, 200 with the stored one when the same
  * person sent the same bytes (sha256) before, and {error:{code,message}} otherwise: 413 TOO_LARGE
  * (checked against Content-Length and while streaming), 415 UNSUPPORTED_FORMAT, 400 for the
- * rest. Files are written to `uploads/<sha256>.<ext>` (original) and
+ * rest. Files are stored as `uploads/<sha256>.<ext>` (original) and
  * `uploads/<sha256>.pcm.wav` (mono 16-bit PCM at the original rate, what engines read),
- * each via a temporary file and a rename, before the row is inserted. Each sender gets a row
+ * each put atomically in the object store, before the row is inserted. Each sender gets a row
  * of their own (who may use that voice), while identical bytes share one pair of files and
  * are decoded once. The per-member limits
  * count both files, and are checked and the row inserted under a per-member lock, so a burst
  * of parallel uploads cannot slip past them.
  */
 export function createUploadHandler(deps: UploadHandlerDeps): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
-  const { db, dataDir, maxBytes, limits, logger, authenticate } = deps;
-  const uploadsDir = path.join(dataDir, 'uploads');
+  const { db, store, maxBytes, limits, logger, authenticate } = deps;
 
   const refuse = (req: IncomingMessage, res: ServerResponse, rejection: UploadRejection, context: Record<string, unknown>): void => {
     logger.warn({ code: rejection.code, status: rejection.status, reason: rejection.message, ...context }, 'upload rejected');
@@ -125,13 +123,13 @@ export function createUploadHandler(deps: UploadHandlerDeps): (req: IncomingMess
   /** This person's row for these bytes, when its files are there too. */
   const ownStored = async (sha256: string, userId: string): Promise<Upload | null> => {
     const own = await db.upload.findUnique({ where: { sha256_uploadedById: { sha256, uploadedById: userId } } });
-    return own && (await filesPresent(dataDir, own)) ? own : null;
+    return own && (await filesPresent(store, own)) ? own : null;
   };
 
   /** Anyone's row for these bytes with its files present: its decoded facts are reused. */
   const sharedFacts = async (sha256: string): Promise<StoredFacts | null> => {
     for (const row of await db.upload.findMany({ where: { sha256 }, take: 3 })) {
-      if (await filesPresent(dataDir, row)) return { ...factsOf(row), pcmBytes: pcmCopyBytes(row.durationMs, row.sampleRate) };
+      if (await filesPresent(store, row)) return { ...factsOf(row), pcmBytes: pcmCopyBytes(row.durationMs, row.sampleRate) };
     }
     return null;
   };
@@ -158,9 +156,8 @@ export function createUploadHandler(deps: UploadHandlerDeps): (req: IncomingMess
   };
 
   const writeFiles = async (upload: DecodedUpload, bytes: Buffer): Promise<void> => {
-    await fs.mkdir(uploadsDir, { recursive: true });
-    await writeAtomically(path.join(dataDir, upload.originalPath), bytes);
-    await writeAtomically(path.join(dataDir, upload.pcmPath), upload.pcm);
+    await store.put(upload.originalPath, bytes);
+    await store.put(upload.pcmPath, upload.pcm);
   };
 
   return async (req, res) => {
@@ -216,7 +213,7 @@ export function createUploadHandler(deps: UploadHandlerDeps): (req: IncomingMess
       outcome = await perMember.run(userId, () =>
         uploadFilesLock.run(sha256, async (): Promise<{ row: Upload; status: number } | UploadRejection> => {
           const existing = await db.upload.findUnique({ where: { sha256_uploadedById: { sha256, uploadedById: userId } } });
-          if (existing && (await filesPresent(dataDir, existing))) return { row: existing, status: 200 };
+          if (existing && (await filesPresent(store, existing))) return { row: existing, status: 200 };
           // The shared files went while this request waited (their last job was deleted): decode after all.
           const facts: StoredFacts = decoded ?? (await sharedFacts(sha256)) ?? (decoded = await decode(sha256, bytes));
           // A row whose files went missing is rewritten: it already counts, so no limit applies.
@@ -237,7 +234,7 @@ export function createUploadHandler(deps: UploadHandlerDeps): (req: IncomingMess
             if (winner) return { row: winner, status: 200 };
             // Nothing references the files: do not leave them behind.
             if (decoded && (await db.upload.count({ where: { sha256 } })) === 0) {
-              await Promise.all([decoded.originalPath, decoded.pcmPath].map((p) => fs.rm(path.join(dataDir, p), { force: true })));
+              await Promise.all([decoded.originalPath, decoded.pcmPath].map((p) => store.remove(p)));
             }
             throw err;
           }
@@ -284,25 +281,9 @@ const factsOf = (f: UploadFacts | UploadFactColumns): UploadFacts => ({
   pcmPath: f.pcmPath,
 });
 
-async function filesPresent(dataDir: string, row: Upload): Promise<boolean> {
-  try {
-    await Promise.all([fs.access(path.join(dataDir, row.originalPath)), fs.access(path.join(dataDir, row.pcmPath))]);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Write to a temporary file next to `target`, then rename: readers never see half a file. */
-async function writeAtomically(target: string, data: Uint8Array): Promise<void> {
-  const temp = `${target}.${randomUUID()}.tmp`;
-  try {
-    await fs.writeFile(temp, data, { flag: 'wx' });
-    await fs.rename(temp, target);
-  } catch (err) {
-    await fs.rm(temp, { force: true });
-    throw err;
-  }
+async function filesPresent(store: ObjectStore, row: Upload): Promise<boolean> {
+  const [original, pcm] = await Promise.all([store.stat(row.originalPath), store.stat(row.pcmPath)]);
+  return original !== null && pcm !== null;
 }
 
 function isUniqueViolation(err: unknown): boolean {

@@ -2,6 +2,8 @@ import type { RawData, WebSocket } from 'ws';
 import { z } from 'zod';
 import { tooManyCallsMessage, trpcErrorBody } from '../http/request-router.ts';
 import type { Logger } from '../logger.ts';
+import type { OutgoingFrames } from './send-backpressure.ts';
+import { TokenBucket } from './token-bucket.ts';
 
 /** Close code for a message with far more calls than any tRPC client sends (policy violation). */
 export const TOO_MANY_CALLS_CLOSE = 1008;
@@ -13,7 +15,16 @@ export interface CallLimits {
   maxSubscriptions: number;
   /** Most queries and mutations on one socket that have not been answered yet. */
   maxInFlight: number;
+  /** Calls (queries, mutations, subscriptions) one socket may start per second, on average… */
+  callsPerSecond: number;
+  /** …and at once after a quiet spell. */
+  callBurst: number;
 }
+
+const kib = (bytes: number): string => `${Math.round(bytes / 1024)} KiB`;
+/** Why a call is refused on a socket whose client has not read what it was sent. */
+const unreadMessage = (outgoing: OutgoingFrames): string =>
+  `Not run: ${kib(outgoing.unreadBytes)} sent on this WebSocket is still unread; read the frames you were sent before asking for more.`;
 
 // The same checks tRPC's parseTRPCMessage makes: a message passing these is one tRPC runs (or answers by id).
 const requestId = z.union([z.string(), z.number(), z.null()]);
@@ -23,6 +34,8 @@ const callMessage = z.union([
   z.object({ id: requestId, jsonrpc, method: z.enum(['query', 'mutation', 'subscription']), params: z.object({ path: z.string(), lastEventId: z.string().optional() }) }),
 ]);
 type CallMessage = z.infer<typeof callMessage>;
+/** A call that runs a procedure (not a subscription.stop). */
+type ProcedureCall = Extract<CallMessage, { params: unknown }>;
 
 /** The head of every reply tRPC sends ({"id":…,"jsonrpc"?,"error" | "result":{"type":…}}), read without parsing a large body. */
 const REPLY_HEAD = /^\{"id":(null|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|"(?:[^"\\]|\\.)*")(?:,"jsonrpc":"2\.0")?,"(?:(error)"|result":\{"type":"(\w+)")/;
@@ -47,14 +60,20 @@ function replyHead(frame: string): { id: string; kind: string } | null {
  * unanswered queries/mutations. A call over a cap is answered at once with a tRPC error for its
  * id and never reaches tRPC, so the socket keeps working and other clients are not slowed. Calls
  * are counted from the messages in and released by tRPC's replies out (a query's answer, a
- * subscription's error or "stopped").
+ * subscription's error or "stopped"). Calls beyond `callsPerSecond` (bursts of `callBurst`), and
+ * queries and mutations sent while the socket's client has not read what it was sent (`outgoing`
+ * congested), are refused with TOO_MANY_REQUESTS; so is a query's answer ready while it is congested (a query may
+ * be asked again; a mutation's answer always waits its turn), so a client that does not read
+ * cannot make the server hold answers for it.
  * Call after tRPC has attached to the socket; `expectsParams`: its first message is connectionParams.
  */
-export function limitCalls(ws: WebSocket, limits: CallLimits, expectsParams: boolean, logger: Logger): void {
+export function limitCalls(ws: WebSocket, limits: CallLimits, expectsParams: boolean, outgoing: OutgoingFrames, logger: Logger): void {
   const trpcListeners = ws.listeners('message');
   ws.removeAllListeners('message');
-  const inFlight = new Set<string>();
+  // Queries and mutations only (subscriptions are in `subscriptions`).
+  const inFlight = new Map<string, ProcedureCall>();
   const subscriptions = new Set<string>();
+  const rate = new TokenBucket(limits.callsPerSecond, limits.callBurst);
   let awaitingParams = expectsParams;
   let warned = false;
 
@@ -62,12 +81,19 @@ export function limitCalls(ws: WebSocket, limits: CallLimits, expectsParams: boo
   ws.send = (data: unknown, ...rest: unknown[]): void => {
     if (typeof data === 'string') {
       const head = replyHead(data);
-      if (head && !inFlight.delete(head.id) && (head.kind === 'error' || head.kind === 'stopped')) subscriptions.delete(head.id);
+      const call = head ? inFlight.get(head.id) : undefined;
+      if (head && call) {
+        inFlight.delete(head.id);
+        if (call.method === 'query' && head.kind === 'data' && outgoing.congested) {
+          warnOnce('query answers while the client was not reading');
+          return refuse(call, 'TOO_MANY_REQUESTS', unreadMessage(outgoing));
+        }
+      } else if (head && (head.kind === 'error' || head.kind === 'stopped')) subscriptions.delete(head.id);
     }
     Reflect.apply(rawSend, ws, [data, ...rest]);
   };
 
-  const refuse = (call: CallMessage & { method: 'query' | 'mutation' | 'subscription' }, code: 'BAD_REQUEST' | 'TOO_MANY_REQUESTS', message: string): void => {
+  const refuse = (call: ProcedureCall, code: 'BAD_REQUEST' | 'TOO_MANY_REQUESTS', message: string): void => {
     if (call.id === null) return;
     rawSend(JSON.stringify(trpcErrorBody(code, message, { id: call.id, jsonrpc: call.jsonrpc, type: call.method, path: call.params.path })));
   };
@@ -124,7 +150,14 @@ export function limitCalls(ws: WebSocket, limits: CallLimits, expectsParams: boo
         continue;
       }
       const key = JSON.stringify(call.id);
-      if (inFlight.has(key) || subscriptions.has(key)) {
+      if (!rate.take()) {
+        warnOnce(`more than ${limits.callsPerSecond} calls per second`);
+        refuse(call, 'TOO_MANY_REQUESTS', `At most ${limits.callsPerSecond} calls per second per WebSocket (bursts of ${limits.callBurst}); wait a moment before sending more.`);
+      } else if (call.method !== 'subscription' && outgoing.congested) {
+        // Subscriptions are let through: their number is capped and what they send is what the queue coalesces and bounds.
+        warnOnce('calls while the client was not reading');
+        refuse(call, 'TOO_MANY_REQUESTS', unreadMessage(outgoing));
+      } else if (inFlight.has(key) || subscriptions.has(key)) {
         refuse(call, 'BAD_REQUEST', `Request id ${key} is already in use on this WebSocket; give every call its own id.`);
       } else if (call.method === 'subscription' && subscriptions.size >= limits.maxSubscriptions) {
         warnOnce(`more than ${limits.maxSubscriptions} subscriptions`);
@@ -133,7 +166,8 @@ export function limitCalls(ws: WebSocket, limits: CallLimits, expectsParams: boo
         warnOnce(`more than ${limits.maxInFlight} unanswered calls`);
         refuse(call, 'TOO_MANY_REQUESTS', `At most ${limits.maxInFlight} unanswered queries and mutations per WebSocket; wait for an answer before sending more.`);
       } else {
-        (call.method === 'subscription' ? subscriptions : inFlight).add(key);
+        if (call.method === 'subscription') subscriptions.add(key);
+        else inFlight.set(key, call);
         admitted.push(raw);
       }
     }

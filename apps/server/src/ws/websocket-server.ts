@@ -9,6 +9,8 @@ import { isHostAllowed, isOriginAllowed, isWellFormedHost, MALFORMED_HOST_MESSAG
 import { requestPath } from '../http/request-router.ts';
 import type { Logger } from '../logger.ts';
 import type { TrpcErrorLogger } from '../trpc-error-log.ts';
+import { keepAlive } from './keep-alive.ts';
+import { guardSends, type SendLimits } from './send-backpressure.ts';
 import { SocketGuard } from './socket-guard.ts';
 import { limitCalls, type CallLimits } from './socket-limits.ts';
 
@@ -22,8 +24,10 @@ export interface WebSocketOptions {
   authTimeoutMs: number;
   /** Whether this request's session cookie is the Secure __Host- one. */
   secureCookie: (req: http.IncomingMessage) => boolean;
-  /** Per-socket caps on calls per message, subscriptions and unanswered calls. */
+  /** Per-socket caps on calls per message, subscriptions, unanswered calls and calls per second. */
   callLimits: CallLimits;
+  /** Per-socket bounds on what its client has not read: queue and coalesce above soft, close above hard. */
+  sendLimits: SendLimits;
   /** Most sockets per client address that announced connectionParams and have not signed in yet. */
   maxPendingPerAddress: number;
   logger: Logger;
@@ -93,8 +97,8 @@ export function attachWebSockets(server: http.Server, options: WebSocketOptions)
       return createApiContext(services, { transport: 'ws', ip: clientAddress(req, options.trustProxy), userAgent: req.headers['user-agent'] ?? null }, credential, null);
     },
     onError: options.onError,
-    // Server pings every 30 s and drops a peer that does not pong: proxies keep idle sockets open.
-    keepAlive: { enabled: true, pingMs: 30_000, pongWaitMs: 5_000 },
+    // Off: keepAlive() below does it, counting a peer that still reads as alive (its PONG may wait behind frames).
+    keepAlive: { enabled: false },
   });
 
   const closeUnlessSignedIn = (ws: WebSocket): void => {
@@ -150,8 +154,11 @@ export function attachWebSockets(server: http.Server, options: WebSocketOptions)
           pending.add(ws, address);
         }
         wss.emit('connection', ws, req);
-        // After tRPC attached its message listener, so the caps sit in front of it.
-        limitCalls(ws, options.callLimits, expectsParams, logger);
+        // After tRPC attached its message listener, so the caps sit in front of it; every frame out takes its turn in `outgoing`.
+        const outgoing = guardSends(ws, options.sendLimits, logger);
+        limitCalls(ws, options.callLimits, expectsParams, outgoing, logger);
+        // Server pings after 30 s of silence and drops a peer that neither answers nor reads: proxies keep idle sockets open.
+        keepAlive(ws, outgoing, { pingMs: 30_000, pongWaitMs: 5_000 });
       });
     })().catch((err: unknown) => {
       logger.error({ err }, 'WebSocket upgrade failed');

@@ -21,6 +21,7 @@ function linksFor(user: AuthUser): NavLink[] {
     links.push(
       { page: 'members', href: hrefs.members(), label: 'Members', testId: 'nav-members' },
       { page: 'failures', href: hrefs.failures(), label: 'Failed runs', testId: 'nav-failures' },
+      { page: 'workers', href: hrefs.workers(), label: 'Workers', testId: 'nav-workers' },
       { page: 'audit', href: hrefs.audit(), label: 'Audit', testId: 'nav-audit' },
     );
   }

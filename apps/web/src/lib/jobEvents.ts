@@ -12,6 +12,7 @@ export interface LiveJobState {
   /** Highest seq applied; events at or below it are duplicates (replay overlap, reconnects). */
   lastSeq: number;
   status: JobStatus | null;
+  /** As of the last status event (creation, re-queue); later moves come with the summary (jobView.ts). */
   queuePosition: number | null;
   statusReason: string | null;
   stage: Omit<JobEventOf<'stage'>, 'type' | 'seq' | 'at'> | null;

@@ -23,8 +23,9 @@ export function toJobView(summary: JobSummary, live: LiveJobState, engine: Engin
   const caughtUp = live.lastSeq >= summary.lastSeq && live.status !== null;
 
   const status = caughtUp && live.status ? live.status : summary.status;
-  // Other jobs leaving the queue move this one up without an event of its own, so a
-  // refetched summary at the same seq knows the position better than the stream.
+  // Other jobs leaving the queue move this one up without an event of its own (positions are
+  // computed, not logged), so a pushed or refetched summary at the same seq knows the position
+  // better than the stream, whose status events carry it only at creation and on re-queue.
   const summaryCurrent = summary.lastSeq >= live.lastSeq;
   const queuePosition = status !== 'queued' ? null : summaryCurrent ? summary.queuePosition : live.queuePosition;
 

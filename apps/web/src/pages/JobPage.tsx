@@ -9,7 +9,7 @@ import { JobActions } from './job/JobActions.tsx';
 import { JobInputs } from './job/JobInputs.tsx';
 import { JobProgress } from './job/JobProgress.tsx';
 import { JobResult } from './job/JobResult.tsx';
-import { useJobDeleted } from './job/useJobDeleted.ts';
+import { useJobChanges } from './job/useJobChanges.ts';
 import { useJobEvents } from './job/useJobEvents.ts';
 
 /** One job, live: status, stage/progress, log, result or error, inputs and actions. */
@@ -18,13 +18,14 @@ export function JobPage({ id }: { id: string }) {
   const summary = useQuery(
     trpc.job.get.queryOptions(
       { id },
-      // While queued, refresh now and then: the position changes as jobs ahead finish.
-      { refetchInterval: (query) => (query.state.data?.status === 'queued' ? 3_000 : false) },
+      // While queued, the position arrives with job.onChange pushes (useJobChanges); the server
+      // pushes the front and the back of a long queue, so a slow refetch covers the middle.
+      { refetchInterval: (query) => (query.state.data?.status === 'queued' ? 15_000 : false) },
     ),
   );
   const engines = useQuery(trpc.engine.list.queryOptions(undefined, { staleTime: 60_000 }));
   const { live, streamError } = useJobEvents(id);
-  const deleted = useJobDeleted(id);
+  const { deleted } = useJobChanges(id);
 
   if (summary.isPending) return <p className="muted">Loading job…</p>;
   if (summary.isError) {

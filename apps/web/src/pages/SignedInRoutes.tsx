@@ -10,6 +10,7 @@ import { HistoryPage } from './HistoryPage.tsx';
 import { JobPage } from './JobPage.tsx';
 import { MembersPage } from './MembersPage.tsx';
 import { NewJobPage } from './NewJobPage.tsx';
+import { WorkersPage } from './WorkersPage.tsx';
 
 /** The pages behind sign-in; each role sees only what it may use. */
 export function SignedInRoutes({ route, user }: { route: Route; user: AuthUser }) {
@@ -30,6 +31,8 @@ export function SignedInRoutes({ route, user }: { route: Route; user: AuthUser }
       return isAdmin(user) ? <FailuresPage /> : <NotAllowed needed="admin" />;
     case 'audit':
       return isAdmin(user) ? <AuditPage /> : <NotAllowed needed="admin" />;
+    case 'workers':
+      return isAdmin(user) ? <WorkersPage /> : <NotAllowed needed="admin" />;
     case 'login':
     case 'setup':
     case 'invite':

@@ -12,6 +12,7 @@ export type Route =
   | { page: 'members' }
   | { page: 'failures' }
   | { page: 'audit' }
+  | { page: 'workers' }
   | { page: 'notFound'; path: string };
 
 /** Pages anyone may open without signing in. */
@@ -38,6 +39,7 @@ export function parseHash(hash: string): Route {
   if (path === '/members') return { page: 'members' };
   if (path === '/failures') return { page: 'failures' };
   if (path === '/audit') return { page: 'audit' };
+  if (path === '/workers') return { page: 'workers' };
   const job = /^\/jobs\/([^/?#]+)$/.exec(path);
   if (job?.[1]) return { page: 'job', id: decodeURIComponent(job[1]) };
   return { page: 'notFound', path };
@@ -52,6 +54,7 @@ export const hrefs = {
   members: (): string => '#/members',
   failures: (): string => '#/failures',
   audit: (): string => '#/audit',
+  workers: (): string => '#/workers',
 };
 
 /** The current hash without its "#", e.g. "/jobs/job_…" (what "return after sign-in" keeps). */

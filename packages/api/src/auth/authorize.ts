@@ -1,5 +1,6 @@
 import { ROLE_RANK, type Role } from '../schemas/auth.ts';
 import type { AuthService, Credential, Identity } from './auth-service.ts';
+import { isWorkerToken, NOT_FOR_WORKERS_MESSAGE } from './worker-auth.ts';
 
 export const SETUP_NEEDED_MESSAGE =
   'Chorus is not set up yet: open the one-time setup link the server printed when it started (a line with "/#/setup?token="), ' +
@@ -10,6 +11,8 @@ export type Authorization = { ok: true; identity: Identity } | { ok: false; code
 /** The one access check for tRPC procedures and plain HTTP routes alike. */
 export async function authorize(auth: AuthService, credential: Credential | null, identity: () => Promise<Identity | null>, min: Role): Promise<Authorization> {
   if (!(await auth.isSetUp())) return { ok: false, code: 'UNAUTHORIZED', message: SETUP_NEEDED_MESSAGE };
+  // A machine's credential: no person's procedure or route is ever open to it.
+  if (isWorkerToken(credential)) return { ok: false, code: 'FORBIDDEN', message: NOT_FOR_WORKERS_MESSAGE };
   const who = await identity();
   if (!who) {
     return {

@@ -25,7 +25,6 @@ import { earlierSubmission, submissionKey, type SubmissionKey } from '../service
 import { checkJobInput } from '../services/job-rules.ts';
 import { loadJobSummaries, loadJobSummary, queuePositionOf } from '../services/job-summary.ts';
 import { KeyedLock } from '../services/keyed-lock.ts';
-import { announceQueuePositions } from '../services/queue-positions.ts';
 import { loadSettings } from '../services/workspace-settings.ts';
 import { createRouter, memberProcedure, viewerProcedure, type ApiContext, type AuthedContext } from '../trpc.ts';
 import { streamJobEvents } from './job-events-stream.ts';
@@ -256,9 +255,8 @@ export const jobRouter = createRouter({
       ],
       { expectStatus: ['queued'], patch: by },
     );
-    if (canceled) {
-      await announceQueuePositions(ctx.db, ctx.events);
-    } else {
+    // The jobs behind a canceled one learn their new place from the log's coalesced pushes.
+    if (!canceled) {
       const marked = await ctx.db.job.updateMany({ where: { id: job.id, status: 'running' }, data: by });
       if (marked.count === 0) {
         const now = await findJobOrThrow(ctx, job.id);

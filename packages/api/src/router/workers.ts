@@ -1,17 +1,18 @@
-import type { Prisma } from '@chorus/db';
+import type { Job, Prisma } from '@chorus/db';
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import { newSecret, hashSecret } from '../auth/secrets.ts';
+import { WORKER_TOKEN_PREFIX, workerIdOfLeaseOwner } from '../auth/worker-auth.ts';
 import { newId } from '../ids.ts';
 import { machineResourcesSchema } from '../schemas/resources.ts';
+import { workerEngineSchema } from '../schemas/worker-api.ts';
+import { DEFAULT_LEASE_MS } from '../services/job-leases.ts';
+import { heartbeatMsFor, workerStaleAfterMs } from './worker-api.ts';
 import { createWorkerTokenInputSchema, workerTokenIdSchema, type CreatedWorkerToken, type WorkerNodeInfo, type WorkerTokenInfo } from '../schemas/worker.ts';
 import { recordAudit } from '../services/audit-log.ts';
 import { adminProcedure, createRouter } from '../trpc.ts';
 
-/** Worker tokens carry their own prefix, so one is never mistaken for a person's API token. */
-export const WORKER_TOKEN_PREFIX = 'chorus_wk_';
-/** A worker whose last heartbeat is older than this is shown as stale. */
-export const WORKER_STALE_MS = 30_000;
+export { WORKER_TOKEN_PREFIX };
 
 function toTokenInfo(row: Prisma.WorkerTokenGetPayload<{ include: { createdBy: { select: { name: true } } } }>): WorkerTokenInfo {
   return {
@@ -25,16 +26,21 @@ function toTokenInfo(row: Prisma.WorkerTokenGetPayload<{ include: { createdBy: {
   };
 }
 
-function toWorkerInfo(row: Prisma.WorkerNodeGetPayload<{ include: { token: { select: { name: true } } } }>, now: number): WorkerNodeInfo {
+type RunningJob = Pick<Job, 'id' | 'engineId' | 'stage' | 'progressPct' | 'startedAt' | 'leaseExpiresAt'>;
+
+function toWorkerInfo(row: Prisma.WorkerNodeGetPayload<{ include: { token: { select: { name: true } } } }>, jobs: readonly RunningJob[], heartbeatMs: number, staleAfterMs: number, now: number): WorkerNodeInfo {
   const resources = machineResourcesSchema.safeParse(row.resources);
+  const engines = Array.isArray(row.engines) ? row.engines.flatMap((e) => workerEngineSchema.safeParse(e).data ?? []) : [];
   return {
     id: row.id,
     name: row.name,
     version: row.version,
     tokenName: row.token.name,
-    state: row.stoppedAt ? 'stopped' : now - row.lastHeartbeatAt.getTime() > WORKER_STALE_MS ? 'stale' : 'online',
-    engines: Array.isArray(row.engines) ? row.engines : [],
+    state: row.stoppedAt ? 'stopped' : now - row.lastHeartbeatAt.getTime() > staleAfterMs ? 'stale' : 'online',
+    engines,
     resources: resources.success ? resources.data : null,
+    currentJobs: jobs.map((j) => ({ id: j.id, engineId: j.engineId, stage: j.stage, progressPct: j.progressPct, startedAt: j.startedAt?.toISOString() ?? null, leaseExpiresAt: j.leaseExpiresAt?.toISOString() ?? null })),
+    heartbeatMs,
     startedAt: row.startedAt.toISOString(),
     lastHeartbeatAt: row.lastHeartbeatAt.toISOString(),
     stoppedAt: row.stoppedAt?.toISOString() ?? null,
@@ -65,9 +71,24 @@ export const workersRouter = createRouter({
     return { ok: true };
   }),
 
-  /** Every worker that registered, newest heartbeat first, with its engines and resources. */
-  list: adminProcedure.query(async ({ ctx }) => {
+  /** Every worker that registered, newest heartbeat first, with its engines, resources and the jobs it runs. */
+  list: adminProcedure.query(async ({ ctx }): Promise<WorkerNodeInfo[]> => {
     const now = Date.now();
-    return (await ctx.db.workerNode.findMany({ orderBy: { lastHeartbeatAt: 'desc' }, take: 500, include: { token: { select: { name: true } } } })).map((w) => toWorkerInfo(w, now));
+    const leaseMs = ctx.workers?.leaseMs ?? DEFAULT_LEASE_MS;
+    const heartbeatMs = heartbeatMsFor(leaseMs);
+    const nodes = await ctx.db.workerNode.findMany({ orderBy: { lastHeartbeatAt: 'desc' }, take: 500, include: { token: { select: { name: true } } } });
+    // Running jobs are few (bounded by the workers' concurrency): one query, grouped by the node in their lease owner.
+    const running = await ctx.db.job.findMany({
+      where: { status: 'running', leaseOwner: { startsWith: 'wrk_' } },
+      select: { id: true, engineId: true, stage: true, progressPct: true, startedAt: true, leaseExpiresAt: true, leaseOwner: true },
+      orderBy: { id: 'asc' },
+      take: 5000,
+    });
+    const byNode = new Map<string, RunningJob[]>();
+    for (const job of running) {
+      const node = workerIdOfLeaseOwner(job.leaseOwner);
+      if (node) byNode.set(node, [...(byNode.get(node) ?? []), job]);
+    }
+    return nodes.map((w) => toWorkerInfo(w, byNode.get(w.id) ?? [], heartbeatMs, workerStaleAfterMs(leaseMs), now));
   }),
 });

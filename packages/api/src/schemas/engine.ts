@@ -56,6 +56,17 @@ export const engineHealthSchema = z.object({
 });
 export type EngineHealth = z.infer<typeof engineHealthSchema>;
 
-/** engine.list item: the static description plus live health. */
-export const engineStatusSchema = engineInfoSchema.extend({ health: engineHealthSchema });
+/** Standalone workers that registered an engine and still send heartbeats (stale and stopped ones do not count). */
+export const remoteEngineWorkersSchema = z.object({
+  /** Workers online with this engine. */
+  online: z.number().int().nonnegative(),
+  /** Of those, how many report it up. */
+  up: z.number().int().nonnegative(),
+  /** Jobs they can run at once, summed. */
+  concurrency: z.number().int().nonnegative(),
+});
+export type RemoteEngineWorkers = z.infer<typeof remoteEngineWorkersSchema>;
+
+/** engine.list item: the static description plus live health (this server's) and the standalone workers that run it. */
+export const engineStatusSchema = engineInfoSchema.extend({ health: engineHealthSchema, remoteWorkers: remoteEngineWorkersSchema });
 export type EngineStatus = z.infer<typeof engineStatusSchema>;

@@ -8,3 +8,4 @@ export * from './upload.ts';
 export * from './auth.ts';
 export * from './resources.ts';
 export * from './worker.ts';
+export * from './worker-api.ts';

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { publicIdSchema } from './auth.ts';
+import { jobIdSchema } from './common.ts';
 import { machineResourcesSchema } from './resources.ts';
+import { workerEngineSchema } from './worker-api.ts';
 
 export const workerTokenIdSchema = publicIdSchema('wtk', 'Worker token');
 
@@ -29,7 +31,7 @@ export type WorkerTokenInfo = z.infer<typeof workerTokenSchema>;
 export const createdWorkerTokenSchema = workerTokenSchema.extend({ token: z.string() });
 export type CreatedWorkerToken = z.infer<typeof createdWorkerTokenSchema>;
 
-/** online: heartbeats arrive; stale: they stopped (crashed or cut off); stopped: it said goodbye. */
+/** online: heartbeats arrive; stale: none for three heartbeat intervals (crashed or cut off); stopped: it said goodbye. */
 export const workerStateSchema = z.enum(['online', 'stale', 'stopped']);
 
 export const workerNodeSchema = z.object({
@@ -38,8 +40,15 @@ export const workerNodeSchema = z.object({
   version: z.string(),
   tokenName: z.string(),
   state: workerStateSchema,
-  engines: z.array(z.unknown()),
+  /** As it last reported them (entries that do not fit the schema are left out). */
+  engines: z.array(workerEngineSchema),
   resources: machineResourcesSchema.nullable(),
+  /** The running jobs it holds the lease of. */
+  currentJobs: z.array(
+    z.object({ id: jobIdSchema, engineId: z.string(), stage: z.string().nullable(), progressPct: z.number().nullable(), startedAt: z.string().nullable(), leaseExpiresAt: z.string().nullable() }),
+  ),
+  /** How often it is meant to send a heartbeat (state turns stale after three missed). */
+  heartbeatMs: z.number().int(),
   startedAt: z.string(),
   lastHeartbeatAt: z.string(),
   stoppedAt: z.string().nullable(),

@@ -1,65 +1,59 @@
 import type { Db, Job, JobEventRow, Prisma } from '@chorus/db';
 import type { JobStatus } from '../schemas/common.ts';
-import { toJobErrorCode } from '../schemas/error-codes.ts';
-import { jobEventSchema, type JobEvent, type JobEventBody } from '../schemas/job-event.ts';
+import { jobEventBodySchema, jobEventSchema, type JobEvent, type JobEventBody } from '../schemas/job-event.ts';
 import type { JobEventBus } from '../ports.ts';
-import { failureFingerprint } from './failure-fingerprint.ts';
-import { KeyedLock } from './keyed-lock.ts';
-import { loadJobSummary } from './job-summary.ts';
+import { createEventLogStore } from './event-log/create-store.ts';
+import { eventFromPayload } from './event-log/event-payload.ts';
+import type { JobColumnPatch } from './event-log/job-patch.ts';
+import type { AppendRequest, EventLogStore, LeaseFence } from './event-log/store.ts';
+import { SummaryPushes, type SummaryPushOptions } from './event-log/summary-pushes.ts';
 
-/** Job columns that mirror the latest event of each kind, so list/get need no event scan. */
-function patchFromEvent(body: JobEventBody, at: Date): Prisma.JobUpdateInput {
-  switch (body.type) {
-    case 'status':
-      return {
-        status: body.status,
-        ...(body.status === 'running' ? { startedAt: at } : {}),
-        // Back in the queue (restart recovery, shutdown): keeps its queuedAt, so its place in
-        // line, and forgets the interrupted run's stage and progress.
-        ...(body.status === 'queued'
-          ? { startedAt: null, stage: null, stageIndex: null, stageCount: null, progressStep: null, progressTotal: null, progressPct: null, etaMs: null }
-          : {}),
-        ...(['succeeded', 'failed', 'canceled'].includes(body.status)
-          ? { finishedAt: at, etaMs: null, ...(body.status === 'succeeded' ? {} : { stage: null }) }
-          : {}),
-      };
-    case 'stage':
-      return { stage: body.name, stageIndex: body.index, stageCount: body.count, progressStep: null, progressTotal: null, progressPct: null };
-    case 'progress':
-      return { progressStep: body.step, progressTotal: body.total, progressPct: body.percent, etaMs: body.etaMs };
-    case 'error':
-      return { errorCode: body.code, errorMessage: body.message, errorHint: body.hint ?? null };
-    default:
-      return {};
-  }
-}
+export type { JobColumnPatch } from './event-log/job-patch.ts';
+export type { LeaseFence } from './event-log/store.ts';
 
-export function eventFromRow(row: JobEventRow): JobEvent {
-  // A copy: the error-code fix below must not change the row object.
-  const payload: unknown = structuredClone(row.payload);
-  // Error events stored before the codes were a closed list may carry any string: read it as INTERNAL.
-  if (isStoredErrorEvent(payload)) payload.code = toJobErrorCode(payload.code);
-  return jobEventSchema.parse(payload);
-}
-
-function isStoredErrorEvent(payload: unknown): payload is { type: 'error'; code: string } {
-  return typeof payload === 'object' && payload !== null && 'type' in payload && payload.type === 'error' && 'code' in payload && typeof payload.code === 'string';
+export function eventFromRow(row: Pick<JobEventRow, 'payload'>): JobEvent {
+  // A copy: the error-code fix in eventFromPayload must not change the row object.
+  return eventFromPayload(structuredClone(row.payload));
 }
 
 export interface AppendOptions {
   /** Only append if the job is currently in one of these statuses (checked in the transaction). */
   expectStatus?: readonly JobStatus[];
   /** Extra columns to set atomically with the events (e.g. output path with the result). */
-  patch?: Prisma.JobUpdateInput;
+  patch?: JobColumnPatch;
+  /** Only append while the job holds this lease (a worker's events; recovery's takeover of an expired one). */
+  lease?: LeaseFence;
 }
+
+export interface JobEventLogOptions {
+  /** Where the rows go; by default createEventLogStore(db). */
+  store?: EventLogStore;
+  /** Rates of the coalesced job.onChange pushes. */
+  summaries?: SummaryPushOptions;
+}
+
+interface PendingAppend {
+  request: AppendRequest;
+  resolve(events: JobEvent[] | null): void;
+  reject(err: unknown): void;
+}
+
+/** Most appends in one transaction; more wait for the next one. */
+const MAX_BATCH = 256;
 
 /**
  * The durable per-job event log. Every event gets the next `seq` (1, 2, 3… no gaps) in the
  * same transaction that updates the Job row; only after commit is it published on the bus.
- * Appends for one job are serialised in-process so publish order equals seq order.
+ * Appends are group-committed: those waiting when a batch starts (for one job and across
+ * jobs) share one transaction, one batch at a time, so the bus sees each job's events in
+ * seq order. Job summaries for live lists are pushed coalesced (SummaryPushes).
  */
 export class JobEventLog {
-  private readonly perJob = new KeyedLock();
+  private readonly store: EventLogStore;
+  private readonly pushes: SummaryPushes;
+  private pending: PendingAppend[] = [];
+  private flushing: Promise<void> | null = null;
+  private closed = false;
 
   constructor(
     private readonly db: Db,
@@ -67,45 +61,74 @@ export class JobEventLog {
     /** Where a failed history push is reported (the server passes its logger). */
     private readonly onAnnounceError: (err: unknown, jobId: string) => void = (err, jobId) =>
       console.error(`chorus: could not push job ${jobId} to live lists:`, err),
-  ) {}
+    options: JobEventLogOptions = {},
+  ) {
+    this.store = options.store ?? createEventLogStore(db);
+    this.pushes = new SummaryPushes(db, bus, (err, jobId) => this.onAnnounceError(err, jobId), options.summaries);
+  }
 
   /** Append events; returns them with seq/at, or null when `expectStatus` did not hold. */
   append(jobId: string, bodies: JobEventBody[], options: AppendOptions = {}): Promise<JobEvent[] | null> {
-    return this.perJob.run(jobId, () => this.appendNow(jobId, bodies, options));
+    if (this.closed) return Promise.reject(new Error('The event log is closed.'));
+    let parsed: JobEventBody[];
+    try {
+      parsed = bodies.map((body) => jobEventBodySchema.parse(body));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return new Promise((resolve, reject) => {
+      this.pending.push({ request: { jobId, bodies: parsed, expectStatus: options.expectStatus, patch: options.patch, lease: options.lease }, resolve, reject });
+      this.startFlushing();
+    });
   }
 
-  private async appendNow(jobId: string, bodies: JobEventBody[], options: AppendOptions): Promise<JobEvent[] | null> {
-    const result = await this.db.$transaction(async (tx) => {
-      const current = await tx.job.findUnique({ where: { id: jobId }, select: { status: true, lastSeq: true, engineId: true, stage: true } });
-      if (!current) throw new Error(`Job ${jobId} does not exist.`);
-      if (options.expectStatus && !options.expectStatus.includes(current.status as JobStatus)) return null;
-      const at = new Date();
-      let patch: Prisma.JobUpdateInput = {};
-      const events: JobEvent[] = bodies.map((body, i) => {
-        patch = { ...patch, ...patchFromEvent(body, at) };
-        if (body.type === 'error' && body.code !== 'CANCELED') {
-          // Groups this failure with others of the same cause for the admin's review.
-          patch.failureFingerprint = failureFingerprint({ code: body.code, engineId: current.engineId, stage: body.stage ?? current.stage, message: body.message });
-        }
-        return jobEventSchema.parse({ ...body, seq: current.lastSeq + i + 1, at: at.toISOString() });
+  private startFlushing(): void {
+    if (this.flushing) return; // the running flusher takes what arrived meanwhile as its next batch
+    // One turn of the event loop first: appends made in the same I/O callback share a batch.
+    this.flushing = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => this.flush())
+      .finally(() => {
+        this.flushing = null;
+        if (this.pending.length > 0) this.startFlushing();
       });
-      await tx.jobEvent.createMany({
-        data: events.map((e) => ({
-          jobId,
-          seq: e.seq,
-          type: e.type,
-          level: e.type === 'log' ? e.level : null,
-          payload: e as Prisma.InputJsonObject,
-          at,
-        })),
+  }
+
+  private async flush(): Promise<void> {
+    while (this.pending.length > 0) {
+      const batch = this.pending.splice(0, MAX_BATCH);
+      let outcomes;
+      try {
+        outcomes = await this.store.appendBatch(
+          batch.map((p) => p.request),
+          new Date(),
+        );
+      } catch (err) {
+        for (const p of batch) p.reject(err);
+        continue;
+      }
+      let queueMoved = false;
+      batch.forEach((p, i) => {
+        const outcome = outcomes[i]!;
+        if (outcome.kind === 'failed') return p.reject(outcome.error);
+        if (outcome.kind === 'refused') return p.resolve(null);
+        const { jobId } = p.request;
+        for (const event of outcome.events) this.publish(jobId, event);
+        const statusChanged = outcome.events.some((e) => e.type === 'status');
+        queueMoved ||= statusChanged;
+        this.pushes.jobChanged(jobId, statusChanged);
+        p.resolve(outcome.events);
       });
-      const job = await tx.job.update({ where: { id: jobId }, data: { ...patch, ...options.patch, lastSeq: current.lastSeq + events.length } });
-      return { events, job };
-    });
-    if (!result) return null;
-    for (const event of result.events) this.bus.publishJobEvent(jobId, event);
-    await this.announce(result.job, 'updated');
-    return result.events;
+      if (queueMoved) this.pushes.queueChanged();
+    }
+  }
+
+  private publish(jobId: string, event: JobEvent): void {
+    try {
+      this.bus.publishJobEvent(jobId, event);
+    } catch (err) {
+      // Stored whatever a subscriber did; it refills from the log.
+      this.onAnnounceError(err, jobId);
+    }
   }
 
   /**
@@ -131,29 +154,31 @@ export class JobEventLog {
       });
       return { job, events, queuePosition };
     });
-    for (const event of events) this.bus.publishJobEvent(job.id, event);
-    await this.announce(job, 'created');
+    for (const event of events) this.publish(job.id, event);
+    this.pushes.jobCreated(job);
     return { job, events, queuePosition };
   }
 
   /**
-   * Push the job's current summary to live history lists. Called after a commit, so it never
-   * rejects: the events are stored whatever happens here (a list refetch shows the job).
+   * Push the job's current summary to live lists now ("created": as given). Never rejects:
+   * the events are stored whatever happens here (a list refetch shows the job).
    */
   async announce(job: Job, kind: 'created' | 'updated'): Promise<void> {
-    try {
-      this.bus.publishJobChange({ kind, job: await loadJobSummary(this.db, job) });
-    } catch (err) {
-      this.onAnnounceError(err, job.id);
-    }
+    if (kind === 'created') this.pushes.jobCreated(job);
+    else this.pushes.jobChanged(job.id, true);
+    await this.pushes.settle();
   }
 
-  /** Stored events after `afterSeq`, in order. */
-  async read(jobId: string, afterSeq: number, beforeSeq?: number): Promise<JobEvent[]> {
-    const rows = await this.db.jobEvent.findMany({
-      where: { jobId, seq: { gt: afterSeq, ...(beforeSeq !== undefined ? { lt: beforeSeq } : {}) } },
-      orderBy: { seq: 'asc' },
-    });
-    return rows.map(eventFromRow);
+  /** Stored events after `afterSeq` (and before `beforeSeq`), in order. */
+  read(jobId: string, afterSeq: number, beforeSeq?: number): Promise<JobEvent[]> {
+    return this.store.read(jobId, afterSeq, beforeSeq);
+  }
+
+  /** Write what is waiting, push the last summaries, and release the store (before db.$disconnect()). */
+  async close(): Promise<void> {
+    this.closed = true;
+    while (this.flushing) await this.flushing;
+    await this.pushes.close();
+    await this.store.close();
   }
 }

@@ -119,9 +119,12 @@ export async function queuePositionsOf(db: Db, jobs: readonly Pick<Job, 'id' | '
   return positions;
 }
 
-/** A history page: one query for the names, two for the queue positions of its queued rows. */
-export async function loadJobSummaries(db: Db, jobs: readonly Job[]): Promise<JobSummary[]> {
-  const [names, positions] = await Promise.all([loadPeople(db, jobs), queuePositionsOf(db, jobs)]);
+/**
+ * A history page: one query for the names, two for the queue positions of its queued rows
+ * (none when the caller already knows them, e.g. from reading the queue in order).
+ */
+export async function loadJobSummaries(db: Db, jobs: readonly Job[], knownPositions?: ReadonlyMap<string, number>): Promise<JobSummary[]> {
+  const [names, positions] = await Promise.all([loadPeople(db, jobs), knownPositions ?? queuePositionsOf(db, jobs)]);
   // A job that left the queue between the page's read and this one shows no position.
   return jobs.map((job) => toJobSummary(job, job.status === 'queued' ? (positions.get(job.id) ?? null) : null, peopleOf(job, names)));
 }

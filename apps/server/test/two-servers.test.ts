@@ -1,0 +1,116 @@
+import type { ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { openDb } from '@chorus/db';
+import { createTestPostgresDatabase, type TestPostgresDatabase } from '@chorus/db/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { collectEvents, connectClient, issueToken, LONG_TEXT, range, seqs, sleep, uploadReference } from './support/harness.ts';
+import { startRedis } from './support/redis-process.ts';
+import { freePort, killSpawnedServers, spawnServer, waitForExit, type ServerProcess } from './support/server-process.ts';
+import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.ts';
+
+/** The lease owner name a server's worker takes (docs/architecture.md, "Leases"): its host and data directory. */
+const workerName = (dataDir: string): string => `server@${os.hostname()}/${createHash('sha256').update(path.resolve(dataDir)).digest('hex').slice(0, 8)}`;
+
+// Scale-out as deployed: two server processes share PostgreSQL, Redis and one media directory,
+// behind one URL (a TCP proxy this test controls stands in for the load balancer).
+describe('two servers on one PostgreSQL and Redis', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chorus-two-'));
+  let database: TestPostgresDatabase;
+  let redis: ChildProcess;
+  let proxy: TcpProxy;
+  let env: (name: string) => Record<string, string>;
+
+  beforeAll(async () => {
+    database = await createTestPostgresDatabase();
+    const redisPort = await freePort();
+    redis = await startRedis(redisPort);
+    env = (name) => ({
+      DATABASE_URL: database.url,
+      REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+      CHORUS_DATA_DIR: path.join(dir, name),
+      CHORUS_STORAGE_URL: `file://${path.join(dir, 'media')}`,
+      // Short leases, so a killed server's job is taken over quickly.
+      CHORUS_LEASE_MS: '5000',
+      CHORUS_EVENTS_IDLE_REREAD_MS: '300',
+      CHORUS_WORKER_CONCURRENCY: '1',
+    });
+  });
+  afterAll(async () => {
+    killSpawnedServers();
+    await proxy?.close();
+    redis?.kill('SIGKILL');
+    await database?.drop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('kill -9 a server mid-job: its subscribers resume on the other, which takes its job over after the lease; gap-free, one warn', async () => {
+    const [portA, portB] = [await freePort(), await freePort()];
+    const a: ServerProcess = await spawnServer(env('a'), portA);
+    const b: ServerProcess = await spawnServer(env('b'), portB);
+    proxy = await startTcpProxy(portA);
+    const token = await issueToken(proxy.url);
+    const client = connectClient(proxy.url, token);
+    const uploadId = (await uploadReference(proxy.url, token)).id;
+    // Two long jobs; each server's worker takes one at a time, so each runs one of them.
+    const jobs = [
+      await client.trpc.job.create.mutate({ mode: 'cross_lingual', text: LONG_TEXT, promptUploadId: uploadId, seed: 3 }),
+      await client.trpc.job.create.mutate({ mode: 'cross_lingual', text: LONG_TEXT, promptUploadId: uploadId, seed: 4 }),
+    ];
+    const streams = jobs.map((j) => collectEvents(client, j.id));
+    const db = await openDb(database.url);
+    try {
+      let owners: (string | null)[] = [];
+      const deadline = Date.now() + 30_000;
+      while (owners.length < 2 || owners.some((o) => o === null) || owners[0] === owners[1]) {
+        if (Date.now() > deadline) throw new Error(`the two jobs did not start on two servers: ${JSON.stringify(owners)}`);
+        await sleep(50);
+        owners = (await db.job.findMany({ where: { id: { in: jobs.map((j) => j.id) } }, orderBy: { id: 'asc' } })).map((r) => (r.status === 'running' ? r.leaseOwner : null));
+      }
+      const onA = (await db.job.findMany({ where: { id: { in: jobs.map((j) => j.id) } } })).find((r) => r.leaseOwner?.startsWith(`${workerName(path.join(dir, 'a'))}#`));
+      expect(onA, 'one job runs on A').toBeDefined();
+
+      // A dies with a job and the subscriber's socket; the "load balancer" now sends everyone to B.
+      const killedAt = Date.now();
+      a.child.kill('SIGKILL');
+      await waitForExit(a.child);
+      proxy.target(portB);
+      await Promise.all(streams.map((s) => s.done));
+      const doneAfterMs = Date.now() - killedAt;
+
+      for (const [i, stream] of streams.entries()) {
+        const wasOnA = jobs[i]!.id === onA!.id;
+        expect(stream.events.at(-1), `job ${i}`).toMatchObject({ type: 'status', status: 'succeeded' });
+        // No missing, no duplicated, no out-of-order event across the switch.
+        expect(seqs(stream.events)).toEqual(range(1, stream.events.length));
+        expect(await db.jobEvent.count({ where: { jobId: jobs[i]!.id } })).toBe(stream.events.length);
+        const warns = stream.events.filter((e) => e.type === 'log' && e.level === 'warn');
+        const runs = stream.events.filter((e) => e.type === 'status' && e.status === 'running');
+        if (wasOnA) {
+          expect(warns).toHaveLength(1);
+          expect(warns[0]).toMatchObject({ message: expect.stringMatching(/lease expired.*re-queued once/) });
+          expect(runs).toHaveLength(2);
+        } else {
+          // B's own job was left alone.
+          expect(warns).toHaveLength(0);
+          expect(runs).toHaveLength(1);
+        }
+        const row = await db.job.findUniqueOrThrow({ where: { id: jobs[i]!.id } });
+        expect(row.leaseOwner!.startsWith(`${workerName(path.join(dir, 'b'))}#`)).toBe(true);
+        // The audio B made is served through the one URL.
+        const audio = await fetch(`${proxy.url}/api/jobs/${row.id}/audio`, { headers: { authorization: `Bearer ${token}` } });
+        expect(audio.status).toBe(200);
+        expect((await audio.arrayBuffer()).byteLength).toBe(row.outputBytes);
+      }
+      // Lease 5 s: A's job was back and done long before the issue's 30 s bound plus a run.
+      expect(doneAfterMs).toBeLessThan(90_000);
+    } finally {
+      client.close();
+      await db.$disconnect();
+    }
+    b.child.kill('SIGTERM');
+    expect(await waitForExit(b.child)).toBe(0);
+  });
+});
