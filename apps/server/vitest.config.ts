@@ -1,4 +1,4 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 /**
  * The conformance suite: the files that drive every router, the event log, claims and history
@@ -24,11 +24,20 @@ const CONFORMANCE = [
   'worker-tokens',
 ].map((name) => `test/${name}.test.ts`);
 
+/**
+ * Scale-out as deployed: several server and worker processes on PostgreSQL and Redis (one
+ * to two minutes each). `pnpm test:scale-out` runs them with the conformance suite on
+ * PostgreSQL; CI runs both that and `pnpm test`.
+ */
+const SCALE_OUT = ['two-servers', 'standalone-workers'].map((name) => `test/${name}.test.ts`);
+
 const onPostgres = /^postgres(ql)?$/i.test(process.env.CHORUS_TEST_DATABASE ?? '');
+const scaleOut = process.env.CHORUS_TEST_SUITE === 'scale-out';
 
 export default defineConfig({
   test: {
-    include: onPostgres ? CONFORMANCE : ['test/**/*.test.ts'],
+    include: onPostgres ? CONFORMANCE : scaleOut ? SCALE_OUT : ['test/**/*.test.ts'],
+    exclude: [...configDefaults.exclude, ...(onPostgres || scaleOut ? [] : SCALE_OUT)],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // Each file starts real servers and engine threads; on 2 cores, one file at a time.

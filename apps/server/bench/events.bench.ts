@@ -1,5 +1,6 @@
 /**
- * Job event path benchmark (issue 7, part 11), embedded default: SQLite, in-process queue.
+ * Job event path benchmark (issue 7, part 11), embedded default: SQLite, in-process queue
+ * (BENCH_SCALE_OUT=1: PostgreSQL + Redis bus + BullMQ queue; results in latest-scale-out.json).
  * Every figure is a ratio against a bare `ws` broadcaster fed by the same emitter in the
  * same run (bare-server.ts). The emitter (emitter.py) prints timestamped log events at a
  * fixed rate; Chorus runs it as a `command` engine job and subscribers are tRPC WebSocket
@@ -23,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { execFileSync } from 'node:child_process';
 import { cpuMs, killAllNow, machineBusyMs, rssKb, runDir, sleep, stopAll, wallMs, within } from './lib/processes.ts';
 import { quantile, type Subscriber } from './lib/tally.ts';
-import { startBare, startChorus, type RunningTarget } from './lib/targets.ts';
+import { scaleOut, startBare, startChorus, type RunningTarget } from './lib/targets.ts';
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
 const full = process.env.BENCH_FULL === '1';
@@ -296,7 +297,7 @@ function report(): void {
       return 'python3 not found';
     }
   })();
-  const out = path.join(benchDir, 'results/latest.json');
+  const out = path.join(benchDir, scaleOut ? 'results/latest-scale-out.json' : 'results/latest.json');
   fs.mkdirSync(path.dirname(out), { recursive: true });
   fs.writeFileSync(
     out,
@@ -331,7 +332,7 @@ async function main(): Promise<void> {
     throw new Error('python3 is needed on PATH: the emitter (bench/emitter.py) is the engine program both servers run.');
   }
   const parts = [...scenarios.map((s) => s.id), ...(runIdle ? [`idle ${idleConnections}`] : [])];
-  console.log(`Event path benchmark, embedded default (SQLite, in-process queue)${full ? ', full run' : ''}: ${parts.join(', ')}`);
+  console.log(`Event path benchmark, ${scaleOut ? 'scale-out (PostgreSQL, Redis bus, BullMQ queue)' : 'embedded default (SQLite, in-process queue)'}${full ? ', full run' : ''}: ${parts.join(', ')}`);
   for (const sc of scenarios) {
     const bare = await measure(startBare, sc);
     console.log(`${sc.id}: bare   p50 ${fmt(bare.p50Ms)} ms  p99 ${fmt(bare.p99Ms)} ms  ${bare.delivered}/${bare.expected} delivered  server CPU ${bare.serverCpuMs} ms`);

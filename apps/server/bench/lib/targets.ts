@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AppRouter } from '@chorus/api';
+import { createTestPostgresDatabase } from '@chorus/db/testing';
 import { createTRPCClient, createWSClient, httpLink, wsLink } from '@trpc/client';
 import WebSocket from 'ws';
 import { openInspector, type Inspector } from './inspector.ts';
@@ -73,9 +74,14 @@ async function nodeArgs(options: StartOptions, script: (port: number) => string[
   return { port: port!, args: [...(inspectPort ? [`--inspect=127.0.0.1:${inspectPort}`] : []), '--import', 'tsx', ...script(port!)], inspectPort };
 }
 
-/** A real Chorus server process with its own SQLite file; its only engine is the emitter. */
+/** BENCH_SCALE_OUT=1: PostgreSQL + Redis (bus and BullMQ) instead of SQLite and the in-process drivers. */
+export const scaleOut = process.env.BENCH_SCALE_OUT === '1';
+
+/** A real Chorus server process with its own SQLite file (or PostgreSQL database); its only engine is the emitter. */
 export async function startChorus(concurrency: number, options: StartOptions = {}): Promise<RunningTarget> {
   const dir = fs.mkdtempSync(path.join(runDir, 'chorus-'));
+  // BENCH_SCALE_OUT=1: the scale-out drivers instead of the embedded default (a fresh PostgreSQL database, the machine's Redis).
+  const database = scaleOut ? await createTestPostgresDatabase() : null;
   // BENCH_CPU_PROF=dir: a V8 CPU profile of each Chorus server, written when it stops (open in Chrome DevTools).
   const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.BENCH_CPU_PROF)}`] : [];
   const { port, args, inspectPort } = await nodeArgs(options, () => [...profile, 'src/main.ts']);
@@ -99,6 +105,7 @@ export async function startChorus(concurrency: number, options: StartOptions = {
     for (const c of clients) c.close();
     inspector?.close();
     await proc?.stop();
+    await database?.drop();
     fs.rmSync(dir, { recursive: true, force: true });
   };
   try {
@@ -110,7 +117,8 @@ export async function startChorus(concurrency: number, options: StartOptions = {
         ...process.env,
         PORT: String(port),
         HOST: '127.0.0.1',
-        DATABASE_URL: `file:${path.join(dir, 'chorus.db')}`,
+        DATABASE_URL: database?.url ?? `file:${path.join(dir, 'chorus.db')}`,
+        ...(scaleOut ? { REDIS_URL: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379', CHORUS_REDIS_PREFIX: `bench-${path.basename(dir)}` } : {}),
         CHORUS_DATA_DIR: path.join(dir, 'data'),
         CHORUS_ENGINES: JSON.stringify(engines),
         CHORUS_WORKER_CONCURRENCY: String(concurrency),
