@@ -4,6 +4,7 @@ import { jobEventBodySchema, jobEventSchema, type JobEvent, type JobEventBody } 
 import type { JobEventBus } from '../ports.ts';
 import { createEventLogStore } from './event-log/create-store.ts';
 import { eventFromPayload } from './event-log/event-payload.ts';
+import { mergeAppends, splitOutcomes } from './event-log/merge-appends.ts';
 import type { JobColumnPatch } from './event-log/job-patch.ts';
 import type { AppendRequest, EventLogStore, LeaseFence } from './event-log/store.ts';
 import { SummaryPushes, type SummaryPushOptions } from './event-log/summary-pushes.ts';
@@ -98,10 +99,8 @@ export class JobEventLog {
       const batch = this.pending.splice(0, MAX_BATCH);
       let outcomes;
       try {
-        outcomes = await this.store.appendBatch(
-          batch.map((p) => p.request),
-          new Date(),
-        );
+        const merged = mergeAppends(batch.map((p) => p.request));
+        outcomes = splitOutcomes(merged, await this.store.appendBatch(merged.map((m) => m.request), new Date()), batch.length);
       } catch (err) {
         for (const p of batch) p.reject(err);
         continue;
