@@ -22,6 +22,8 @@ const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8765),
   HOST: z.string().default('0.0.0.0'),
   DATABASE_URL: z.string().default('file:./data/chorus.db'),
+  // Read by @chorus/db when it opens the file; checked here so a typo stops the start with the rest.
+  CHORUS_SQLITE_SYNCHRONOUS: z.string().optional().refine((v) => v === undefined || ['', 'normal', 'full'].includes(v.trim().toLowerCase()), { message: 'must be "normal" (the default) or "full"' }),
   CHORUS_DATA_DIR: z.string().default('./data'),
   CHORUS_ALLOWED_ORIGINS: z
     .string()

@@ -1,47 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { TOO_MANY_CALLS_CLOSE } from '../src/ws/socket-limits.ts';
+import { rawTrpcSocket as rawSocket, type Frame } from './support/raw-trpc-socket.ts';
 import { bearer, signIn, startHarness, TEST_ADMIN, uploadReference, type Harness } from './support/harness.ts';
-
-type Frame = { id: number | string | null; result?: { type: string; data?: unknown }; error?: { message: string; data: { code: string } } };
-
-interface RawSocket {
-  ws: WebSocket;
-  frames: Frame[];
-  send(message: unknown): void;
-  /** Resolves once `ok` holds for the frames received so far, or fails after `ms`. */
-  until(ok: (frames: Frame[]) => boolean, ms?: number): Promise<void>;
-  closed: Promise<{ code: number; reason: string }>;
-}
-
-/** A real WebSocket speaking tRPC's wire format by hand: one message can carry as many calls as a test wants. */
-async function rawSocket(url: string, token: string): Promise<RawSocket> {
-  const ws = new WebSocket(`${url.replace('http', 'ws')}/trpc?connectionParams=1`, { origin: url });
-  const frames: Frame[] = [];
-  const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
-  ws.on('message', (data) => {
-    const text = data.toString();
-    if (text !== 'PING' && text !== 'PONG') frames.push(JSON.parse(text) as Frame);
-  });
-  await new Promise<void>((resolve, reject) => {
-    ws.once('open', () => resolve());
-    ws.once('error', reject);
-  });
-  ws.send(JSON.stringify({ method: 'connectionParams', data: { token } }));
-  return {
-    ws,
-    frames,
-    closed,
-    send: (message) => ws.send(JSON.stringify(message)),
-    async until(ok, ms = 5000) {
-      const deadline = Date.now() + ms;
-      while (!ok(frames)) {
-        if (Date.now() > deadline) throw new Error(`timed out; frames so far: ${JSON.stringify(frames).slice(0, 500)}`);
-        await new Promise((r) => setTimeout(r, 10));
-      }
-    },
-  };
-}
 
 const listCall = (id: number) => ({ id, method: 'query', params: { path: 'job.list', input: { limit: 100 } } });
 const subscribeCall = (id: number) => ({ id, method: 'subscription', params: { path: 'job.onChange', input: undefined } });

@@ -10,6 +10,7 @@ import { WebSocketServer } from 'ws';
 import { keepAlive } from '../src/ws/keep-alive.ts';
 import { guardSends, outgoingStats, TOO_SLOW_CLOSE } from '../src/ws/send-backpressure.ts';
 import { loadConfig } from '../src/config.ts';
+import { rawTrpcSocket as rawSocket, type Frame } from './support/raw-trpc-socket.ts';
 import { bearer, connectClient, collectEvents, sleep, startHarness, type Harness } from './support/harness.ts';
 
 const FLOOD = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures/event-flood.py');
@@ -41,36 +42,6 @@ async function until(ok: () => boolean | Promise<boolean>, what: string, ms = 60
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(10);
   }
-}
-
-type Frame = {
-  id: number | string | null;
-  result?: { type: string; id?: string; data?: { id: string; data: JobEvent } | unknown };
-  error?: { message: string; data: { code: string } };
-};
-
-interface RawSocket {
-  ws: WebSocket;
-  frames: Frame[];
-  send(message: unknown): void;
-  closed: Promise<{ code: number; reason: string }>;
-}
-
-/** A real WebSocket speaking tRPC's wire format by hand; it answers nothing (not even PING). */
-async function rawSocket(url: string, token: string): Promise<RawSocket> {
-  const ws = new WebSocket(`${url.replace('http', 'ws')}/trpc?connectionParams=1`, { origin: url });
-  const frames: Frame[] = [];
-  const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
-  ws.on('message', (data) => {
-    const text = data.toString();
-    if (text !== 'PING' && text !== 'PONG') frames.push(JSON.parse(text) as Frame);
-  });
-  await new Promise<void>((resolve, reject) => {
-    ws.once('open', () => resolve());
-    ws.once('error', reject);
-  });
-  ws.send(JSON.stringify({ method: 'connectionParams', data: { token } }));
-  return { ws, frames, closed, send: (message) => ws.send(JSON.stringify(message)) };
 }
 
 const subscribe = (id: number, jobId: string, lastEventId?: string) => ({ id, method: 'subscription', params: { path: 'job.events', input: { id: jobId }, ...(lastEventId ? { lastEventId } : {}) } });

@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { UploadErrorCode } from '@chorus/api';
 import busboy from 'busboy';
 
@@ -31,6 +31,26 @@ export interface UploadBody {
   bytes: Buffer;
   /** The file name the client gave (multipart filename, Content-Disposition or ?name=), if any. */
   filename: string | null;
+}
+
+/** How long a refused request's remaining body is read and dropped before the connection closes. */
+const REFUSED_BODY_LINGER_MS = 5000;
+
+/**
+ * Call before answering a request whose body may still be arriving: keep discarding (never
+ * storing) it for a moment so the client reads the answer instead of a connection reset,
+ * then close the connection.
+ */
+export function discardRestOfBody(req: IncomingMessage, res: ServerResponse): void {
+  if (req.complete) return;
+  res.setHeader('connection', 'close');
+  req.unpipe();
+  req.on('data', () => {});
+  req.on('error', () => {});
+  req.resume();
+  const timer = setTimeout(() => req.socket.destroy(), REFUSED_BODY_LINGER_MS);
+  timer.unref();
+  req.once('close', () => clearTimeout(timer));
 }
 
 export function formatMegabytes(bytes: number): string {

@@ -15,7 +15,7 @@ import type { ObjectStore } from '@chorus/storage';
 import type { Logger } from 'pino';
 import { statusOf, type HttpAuthenticator } from '../auth/http-auth.ts';
 import { sendJson } from './respond.ts';
-import { ClientAbortedError, UploadRejection, declaredTooLarge, readUploadBody, tooLarge } from './upload-body.ts';
+import { ClientAbortedError, UploadRejection, declaredTooLarge, discardRestOfBody, readUploadBody, tooLarge } from './upload-body.ts';
 
 export interface UploadHandlerDeps {
   db: Db;
@@ -29,10 +29,6 @@ export interface UploadHandlerDeps {
 
 /** One member's uploads pass the limit check and the insert one at a time (in this process). */
 const perMember = new KeyedLock();
-
-
-/** After refusing an oversized body, how long to keep discarding what the client still sends. */
-const LINGER_MS = 5000;
 
 function statusFor(code: UploadErrorCode): number {
   if (code === 'UNSUPPORTED_FORMAT') return 415;
@@ -76,19 +72,7 @@ export function createUploadHandler(deps: UploadHandlerDeps): (req: IncomingMess
 
   const refuse = (req: IncomingMessage, res: ServerResponse, rejection: UploadRejection, context: Record<string, unknown>): void => {
     logger.warn({ code: rejection.code, status: rejection.status, reason: rejection.message, ...context }, 'upload rejected');
-    if (!req.complete) {
-      // The client is still sending. Answer now, then keep discarding (never storing) what
-      // it sends for a moment so it reads the answer instead of a connection reset, and
-      // close the connection.
-      res.setHeader('connection', 'close');
-      req.unpipe();
-      req.on('data', () => {});
-      req.on('error', () => {});
-      req.resume();
-      const timer = setTimeout(() => req.socket.destroy(), LINGER_MS);
-      timer.unref();
-      req.once('close', () => clearTimeout(timer));
-    }
+    discardRestOfBody(req, res);
     sendJson(res, rejection.status, { error: { code: rejection.code, message: rejection.message } });
   };
 

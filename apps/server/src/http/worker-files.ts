@@ -8,12 +8,10 @@ import { ObjectNotFoundError, readObject, type ObjectStore } from '@chorus/stora
 import { credentialFromRequest } from '../auth/request-identity.ts';
 import { statusOf } from '../auth/http-auth.ts';
 import { sendError, sendJson } from './respond.ts';
-import { ClientAbortedError, declaredTooLarge, formatMegabytes, isMultipart, readUploadBody, UploadRejection } from './upload-body.ts';
+import { ClientAbortedError, declaredTooLarge, discardRestOfBody, formatMegabytes, isMultipart, readUploadBody, UploadRejection } from './upload-body.ts';
 
 /** The largest output WAV a worker may send: 64 MB is over ten minutes of 48 kHz 16-bit mono. */
 export const MAX_WORKER_OUTPUT_BYTES = 64 * 1024 * 1024;
-/** How long a refused upload's remaining body is discarded so the worker reads the answer, not a reset. */
-const LINGER_MS = 5000;
 
 /** What a WAV holds, or why it is not one Chorus can serve as a job's audio (mono PCM or float, 8–192 kHz, not empty). */
 export function measureOutputWav(bytes: Uint8Array): { sampleRate: number; durationMs: number } | { problem: string } {
@@ -75,15 +73,7 @@ export function createWorkerFileHandlers(deps: WorkerFileDeps) {
 
   /** Answer now; a body still arriving is discarded for a moment, then the connection closes. */
   const refuse = (req: IncomingMessage, res: ServerResponse, status: number, code: string, message: string): void => {
-    if (!req.complete) {
-      res.setHeader('connection', 'close');
-      req.on('data', () => {});
-      req.on('error', () => {});
-      req.resume();
-      const timer = setTimeout(() => req.socket.destroy(), LINGER_MS);
-      timer.unref();
-      req.once('close', () => clearTimeout(timer));
-    }
+    discardRestOfBody(req, res);
     sendError(res, status, code, message);
   };
 

@@ -1,9 +1,10 @@
 import { z } from 'zod';
-import { jobIdSchema, jobModeSchema } from './common.ts';
+import { jobIdSchema } from './common.ts';
 import { engineHealthSchema, engineKindSchema } from './engine.ts';
 import { errorEventBody, logEventBody, progressEventBody, stageEventBody, statusEventBody } from './job-event.ts';
 import { publicIdSchema } from './auth.ts';
 import { machineResourcesSchema } from './resources.ts';
+import { jobSummarySchema } from './job.ts';
 
 /**
  * The typed API a standalone inference worker speaks (workerApi.* over HTTP with its
@@ -87,17 +88,8 @@ export const claimInputSchema = z.object({ workerId: workerIdSchema, jobId: jobI
 
 /** What a run needs; the prompt audio itself comes from GET /api/worker/jobs/:id/prompt. */
 export const claimedJobSchema = z.object({
-  job: z.object({
+  job: jobSummarySchema.pick({ mode: true, text: true, promptText: true, instruct: true, speakerId: true, speed: true, seed: true, engineId: true, engineVersion: true }).extend({
     id: jobIdSchema,
-    mode: jobModeSchema,
-    text: z.string(),
-    promptText: z.string().nullable(),
-    instruct: z.string().nullable(),
-    speakerId: z.string().nullable(),
-    speed: z.number(),
-    seed: z.number().int(),
-    engineId: z.string(),
-    engineVersion: z.string(),
     /** The reference voice, when the mode takes one (its sha256 lets a worker cache it). */
     prompt: z.object({ uploadId: z.string(), sha256: z.string(), sampleRate: z.number().int(), durationMs: z.number().int() }).nullable(),
     /** Set when a cancel raced the claim: stop at once and append `canceled`. */

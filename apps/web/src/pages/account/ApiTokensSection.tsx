@@ -1,9 +1,8 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { TOKEN_MAX_DAYS, type TokenInfo } from '@chorus/api/schemas';
-import { CopyButton } from '../../components/CopyButton.tsx';
-import { DataTable } from '../../components/DataTable.tsx';
 import { InlineError } from '../../components/InlineError.tsx';
+import { NewTokenOnce, TokenTable } from '../../components/TokenList.tsx';
 import { formatDateTime } from '../../lib/format.ts';
 import { useTRPC } from '../../trpc/context.ts';
 import { CurrentPasswordField } from '../auth/AuthFields.tsx';
@@ -77,47 +76,16 @@ export function ApiTokensSection() {
         </button>
       </form>
       <InlineError message={problem ?? create.error?.message} />
-      {create.data ? (
-        <div className="secret-once" data-testid="new-token">
-          <p>
-            <strong>Copy this token now.</strong> It is shown only once; Chorus keeps only a hash of it.
-          </p>
-          <div className="secret-row">
-            <code data-testid="new-token-value">{create.data.token}</code>
-            <CopyButton text={create.data.token} title="Copy token" testId="copy-token" />
-          </div>
-        </div>
-      ) : null}
-      {tokens.isPending ? (
-        <p className="muted">Loading tokens…</p>
-      ) : tokens.isError ? (
-        <InlineError message={tokens.error.message} />
-      ) : tokens.data.length === 0 ? (
-        <p className="muted">No tokens yet.</p>
-      ) : (
-        <DataTable
-          rows={tokens.data}
-          columns={[
-            { header: 'Name', cell: (t) => t.name },
-            { header: 'Starts with', cell: (t) => <code>{t.prefix}…</code> },
-            { header: 'Created', cell: (t) => formatDateTime(t.createdAt) },
-            { header: 'Last used', cell: (t) => (t.lastUsedAt ? formatDateTime(t.lastUsedAt) : 'never') },
-            { header: 'State', cell: tokenState },
-            {
-              className: 'row-actions',
-              cell: (t) =>
-                t.revokedAt ? null : (
-                  <button type="button" className="button small danger" onClick={() => revoke.mutate({ tokenId: t.id })} disabled={revoke.isPending} data-testid="revoke-token">
-                    Revoke
-                  </button>
-                ),
-            },
-          ]}
-          rowKey={(t) => t.id}
-          testId="tokens"
-          rowTestId="token-row"
-        />
-      )}
+      {create.data ? <NewTokenOnce token={create.data.token} testId="new-token" valueTestId="new-token-value" copyTestId="copy-token" /> : null}
+      <TokenTable
+        query={tokens}
+        empty="No tokens yet."
+        created={(t) => formatDateTime(t.createdAt)}
+        state={tokenState}
+        onRevoke={(t) => revoke.mutate({ tokenId: t.id })}
+        revoking={revoke.isPending}
+        testIds={{ table: 'tokens', row: 'token-row', revoke: 'revoke-token' }}
+      />
       <InlineError message={revoke.error?.message} />
     </section>
   );

@@ -1,8 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
-import { CopyButton } from '../../components/CopyButton.tsx';
-import { DataTable } from '../../components/DataTable.tsx';
 import { InlineError } from '../../components/InlineError.tsx';
+import { NewTokenOnce, TokenTable } from '../../components/TokenList.tsx';
 import { formatDateTime } from '../../lib/format.ts';
 import { useTRPC } from '../../trpc/context.ts';
 
@@ -38,47 +37,16 @@ export function WorkerTokensSection() {
         </button>
       </form>
       <InlineError message={create.error?.message} />
-      {create.data ? (
-        <div className="secret-once" data-testid="new-worker-token">
-          <p>
-            <strong>Copy this token now.</strong> It is shown only once; Chorus keeps only a hash of it.
-          </p>
-          <div className="secret-row">
-            <code>{create.data.token}</code>
-            <CopyButton text={create.data.token} title="Copy token" testId="copy-worker-token" />
-          </div>
-        </div>
-      ) : null}
-      {tokens.isPending ? (
-        <p className="muted">Loading tokens…</p>
-      ) : tokens.isError ? (
-        <InlineError message={tokens.error.message} />
-      ) : tokens.data.length === 0 ? (
-        <p className="muted">No worker tokens yet.</p>
-      ) : (
-        <DataTable
-          rows={tokens.data}
-          columns={[
-            { header: 'Name', cell: (t) => t.name },
-            { header: 'Starts with', cell: (t) => <code>{t.prefix}…</code> },
-            { header: 'Created', cell: (t) => `${formatDateTime(t.createdAt)}${t.createdByName ? ` by ${t.createdByName}` : ''}` },
-            { header: 'Last used', cell: (t) => (t.lastUsedAt ? formatDateTime(t.lastUsedAt) : 'never') },
-            { header: 'State', cell: (t) => (t.revokedAt ? `revoked ${formatDateTime(t.revokedAt)}` : 'active') },
-            {
-              className: 'row-actions',
-              cell: (t) =>
-                t.revokedAt ? null : (
-                  <button type="button" className="button small danger" onClick={() => revoke.mutate({ tokenId: t.id })} disabled={revoke.isPending} data-testid="revoke-worker-token">
-                    Revoke
-                  </button>
-                ),
-            },
-          ]}
-          rowKey={(t) => t.id}
-          testId="worker-tokens"
-          rowTestId="worker-token-row"
-        />
-      )}
+      {create.data ? <NewTokenOnce token={create.data.token} testId="new-worker-token" copyTestId="copy-worker-token" /> : null}
+      <TokenTable
+        query={tokens}
+        empty="No worker tokens yet."
+        created={(t) => `${formatDateTime(t.createdAt)}${t.createdByName ? ` by ${t.createdByName}` : ''}`}
+        state={(t) => (t.revokedAt ? `revoked ${formatDateTime(t.revokedAt)}` : 'active')}
+        onRevoke={(t) => revoke.mutate({ tokenId: t.id })}
+        revoking={revoke.isPending}
+        testIds={{ table: 'worker-tokens', row: 'worker-token-row', revoke: 'revoke-worker-token' }}
+      />
       <InlineError message={revoke.error?.message} />
     </section>
   );
