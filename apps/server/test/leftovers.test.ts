@@ -10,6 +10,37 @@ import { removeLeftovers } from '../src/storage/leftovers.ts';
 /** The embedded default: the data directory is the store, under the instance lock (no grace). */
 const sweepDataDir = (db: Db, dataDir: string) => removeLeftovers(db, dataDir, new LocalDirectoryStore(dataDir), { graceMs: 0 });
 
+/**
+ * The databases of replicas starting at the same moment: each one's read of the storage id
+ * answers only once all have read it, so all see "none yet" before any inserts one.
+ */
+function meetingAtStorageIdRead(dbs: Db[]): Db[] {
+  const met: (() => void)[] = [];
+  const meet = (): Promise<void> =>
+    new Promise((resolve) => {
+      met.push(resolve);
+      if (met.length === dbs.length) for (const go of met) go();
+    });
+  return dbs.map(
+    (d) =>
+      new Proxy(d, {
+        get: (target, prop) =>
+          prop !== 'setting'
+            ? Reflect.get(target, prop)
+            : new Proxy(target.setting, {
+                get: (setting, method) =>
+                  method !== 'findUnique' || met.length >= dbs.length
+                    ? Reflect.get(setting, method)
+                    : async (args: Parameters<Db['setting']['findUnique']>[0]) => {
+                        const row = await setting.findUnique(args);
+                        await meet();
+                        return row;
+                      },
+              }),
+      }),
+  );
+}
+
 /** What a kill -9 leaves behind, on a real SQLite file and a real data directory. */
 describe('start-up removes what an interrupted run left in the data directory', () => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'chorus-leftovers-'));
@@ -68,6 +99,23 @@ describe('start-up removes what an interrupted run left in the data directory', 
     expect(await sweepDataDir(other, dataDir)).toEqual({ ownFiles: false, scratch: 1, partial: 1, orphans: 0 });
     for (const kept of ['uploads/aa.wav', 'uploads/aa.pcm.wav', 'outputs/job_kept.wav', 'uploads/dd.wav']) expect(exists(dataDir, kept), kept).toBe(true);
     expect(exists(dataDir, 'uploads/ee.wav.1234.tmp')).toBe(false);
+  });
+
+  it('servers starting at once on a fresh database and one shared store all claim it, under one storage id', async () => {
+    await migrateDatabase(`file:${path.join(root, 'fresh.db')}`);
+    const fresh = [await openDb(`file:${path.join(root, 'fresh.db')}`), await openDb(`file:${path.join(root, 'fresh.db')}`)];
+    try {
+      const shared = new LocalDirectoryStore(path.join(root, 'shared-media'));
+      // Both read "no id yet" before either inserts it (the race a second replica's start used to lose with a unique violation).
+      const swept = await Promise.all(meetingAtStorageIdRead(fresh).map((d, i) => removeLeftovers(d, path.join(root, `replica-${i}`), shared, { graceMs: 3600_000 })));
+      expect(swept.map((r) => r.ownFiles)).toEqual([true, true]);
+      const id = (await fresh[0]!.setting.findUniqueOrThrow({ where: { key: 'storage.id' } })).value;
+      expect(fs.readFileSync(path.join(root, 'shared-media', 'chorus-storage-id'), 'utf8').trim()).toBe(id);
+      // And a later start still knows the store as this database's.
+      expect((await removeLeftovers(fresh[1]!, path.join(root, 'replica-1'), shared, { graceMs: 3600_000 })).ownFiles).toBe(true);
+    } finally {
+      for (const d of fresh) await d.$disconnect();
+    }
   });
 });
 

@@ -1,15 +1,13 @@
-import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openDb } from '@chorus/db';
-import { createTestPostgresDatabase, type TestPostgresDatabase } from '@chorus/db/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobEvent } from '@chorus/api';
 import { collectEvents, connectClient, issueToken, LONG_TEXT, range, seqs, sleep, uploadReference } from './support/harness.ts';
-import { startRedis } from './support/redis-process.ts';
+import { startSharedBackends, type SharedBackends } from './support/scale-out.ts';
 import { freePort, killSpawnedServers, spawnServer, waitForExit, type ServerProcess } from './support/server-process.ts';
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.ts';
 
@@ -22,31 +20,23 @@ const workerName = (dataDir: string): string => `server@${os.hostname()}/${creat
 // behind one URL (a TCP proxy this test controls stands in for the load balancer).
 describe('two servers on one PostgreSQL and Redis', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chorus-two-'));
-  let database: TestPostgresDatabase;
-  let redis: ChildProcess;
+  let backends: SharedBackends;
   let proxy: TcpProxy;
   let env: (name: string) => Record<string, string>;
 
   beforeAll(async () => {
-    database = await createTestPostgresDatabase();
-    const redisPort = await freePort();
-    redis = await startRedis(redisPort);
-    env = (name) => ({
-      DATABASE_URL: database.url,
-      REDIS_URL: `redis://127.0.0.1:${redisPort}`,
-      CHORUS_DATA_DIR: path.join(dir, name),
-      CHORUS_STORAGE_URL: `file://${path.join(dir, 'media')}`,
-      // Short leases, so a killed server's job is taken over quickly.
-      CHORUS_LEASE_MS: '5000',
-      CHORUS_EVENTS_IDLE_REREAD_MS: '300',
-      CHORUS_WORKER_CONCURRENCY: '1',
-    });
+    backends = await startSharedBackends(dir);
+    env = (name) =>
+      backends.serverEnv(name, {
+        // Short leases, so a killed server's job is taken over quickly.
+        CHORUS_LEASE_MS: '5000',
+        CHORUS_WORKER_CONCURRENCY: '1',
+      });
   });
   afterAll(async () => {
     killSpawnedServers();
     await proxy?.close();
-    redis?.kill('SIGKILL');
-    await database?.drop();
+    await backends?.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
@@ -64,7 +54,7 @@ describe('two servers on one PostgreSQL and Redis', () => {
       await client.trpc.job.create.mutate({ mode: 'cross_lingual', text: LONG_TEXT, promptUploadId: uploadId, seed: 4 }),
     ];
     const streams = jobs.map((j) => collectEvents(client, j.id));
-    const db = await openDb(database.url);
+    const db = await openDb(backends.databaseUrl);
     try {
       let owners: (string | null)[] = [];
       const deadline = Date.now() + 30_000;
@@ -172,7 +162,7 @@ describe('two servers on one PostgreSQL and Redis', () => {
         }
       };
       await Promise.all(followers.map(follow));
-      const db = await openDb(database.url);
+      const db = await openDb(backends.databaseUrl);
       try {
         for (const { jobId, events } of followers) {
           // Exactly the stored log, in order: nothing missing, nothing twice.

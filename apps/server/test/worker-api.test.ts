@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import type { AppRouter, MachineResources, WorkerEngine } from '@chorus/api';
+import { eventFromRow, type AppRouter, type MachineResources, type WorkerEngine } from '@chorus/api';
 import { openDb, type Db } from '@chorus/db';
 import { createTRPCClient, httpLink, type TRPCClient } from '@trpc/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -134,8 +134,8 @@ describe('the worker API', () => {
     // The job is over: its lease is gone; the worker says goodbye and shows as stopped.
     expect(await a.workerApi.heartbeat.mutate({ workerId, engines: [gpuEngine()], resources, running: [{ jobId, epoch }] })).toEqual({ lost: [jobId], cancel: [] });
     expect(await a.workerApi.complete.mutate({ workerId, jobId, epoch, sha256, wallMs: 1500 })).toEqual({ accepted: false });
-    expect(await a.workerApi.goodbye.mutate({ workerId })).toEqual({ ok: true });
-    expect(await a.workerApi.goodbye.mutate({ workerId })).toEqual({ ok: true });
+    expect(await a.workerApi.goodbye.mutate({ workerId })).toEqual({ ok: true, requeued: [], canceled: [] });
+    expect(await a.workerApi.goodbye.mutate({ workerId })).toEqual({ ok: true, requeued: [], canceled: [] });
     expect((await chorus.client.trpc.workers.list.query()).find((w) => w.id === workerId)).toMatchObject({ state: 'stopped', currentJobs: [] });
     expect(await refused(a.workerApi.heartbeat.mutate({ workerId, engines: [gpuEngine()], resources, running: [] }))).toMatchObject({ code: 'PRECONDITION_FAILED', message: expect.stringContaining('register again') });
   });
@@ -162,6 +162,38 @@ describe('the worker API', () => {
     await a.workerApi.goodbye.mutate({ workerId });
     const next = (await b.workerApi.register.mutate({ name: 'next-box', version: '0.9.0', engines: [gpuEngine()], resources })).workerId;
     expect((await b.workerApi.claim.mutate({ workerId: next, jobId }))?.lease.epoch).toBe(lease.epoch + 2);
+  });
+
+  it('gives back at once the jobs a worker still holds when it says goodbye: queued with a warn, the start not counted; canceled ones end canceled', async () => {
+    const { workerId } = await a.workerApi.register.mutate({ name: 'stopping-box', version: '0.9.0', engines: [gpuEngine()], resources });
+    const [running, canceling] = [await newJob(21), await newJob(22)];
+    const lease = (await a.workerApi.claim.mutate({ workerId, jobId: running }))!.lease;
+    const cancelLease = (await a.workerApi.claim.mutate({ workerId, jobId: canceling }))!.lease;
+    expect(await a.workerApi.append.mutate({ workerId, jobId: running, epoch: lease.epoch, events: [{ type: 'log', level: 'info', message: 'Model loaded.' }] })).toEqual({ accepted: true });
+    await chorus.client.trpc.job.cancel.mutate({ id: canceling });
+    const before = await lastSeq(running);
+
+    // Its own give-back did not get through (say), so the server does it: long before the 10 s lease could run out.
+    const saidAt = Date.now();
+    expect(await a.workerApi.goodbye.mutate({ workerId })).toEqual({ ok: true, requeued: [running], canceled: [canceling] });
+    expect(Date.now() - saidAt).toBeLessThan(5000);
+    expect(await db.job.findUniqueOrThrow({ where: { id: running } })).toMatchObject({ status: 'queued', attempts: 0, leaseOwner: null, leaseExpiresAt: null, leaseEpoch: lease.epoch + 1 });
+    expect(await db.job.findUniqueOrThrow({ where: { id: canceling } })).toMatchObject({ status: 'canceled', leaseOwner: null, leaseEpoch: cancelLease.epoch + 1 });
+    const tail = (await db.jobEvent.findMany({ where: { jobId: running, seq: { gt: before } }, orderBy: { seq: 'asc' } })).map(eventFromRow);
+    expect(tail).toMatchObject([
+      { type: 'log', level: 'warn', message: 'Worker "stopping-box" stopped while running this job; it went back to the queue and will start over.' },
+      { type: 'status', status: 'queued', reason: 'worker stopped' },
+    ]);
+    // The stopped worker writes nothing more; a second goodbye has nothing left to give back.
+    expect(await refused(a.workerApi.append.mutate({ workerId, jobId: running, epoch: lease.epoch, events: [{ type: 'log', level: 'info', message: 'late' }] }))).toMatchObject({ code: 'PRECONDITION_FAILED' });
+    expect(await a.workerApi.goodbye.mutate({ workerId })).toEqual({ ok: true, requeued: [], canceled: [] });
+    expect(await lastSeq(running)).toBe(before + 2);
+
+    // The next worker takes it as a first start.
+    const next = (await b.workerApi.register.mutate({ name: 'after-stop-box', version: '0.9.0', engines: [gpuEngine()], resources })).workerId;
+    expect((await b.workerApi.claim.mutate({ workerId: next, jobId: running }))?.lease.epoch).toBe(lease.epoch + 2);
+    expect(await db.job.findUniqueOrThrow({ where: { id: running } })).toMatchObject({ status: 'running', attempts: 1 });
+    await b.workerApi.goodbye.mutate({ workerId: next });
   });
 
   it('refuses a revoked worker token (401), people on the worker API (403), and workers on people\'s procedures and routes', async () => {

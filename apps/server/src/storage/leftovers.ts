@@ -33,10 +33,20 @@ async function storageBelongsToDb(db: Db, store: ObjectStore): Promise<boolean> 
   const inDb = (await db.setting.findUnique({ where: { key: STORAGE_ID_SETTING } }))?.value ?? null;
   if (stored !== null && inDb !== null) return stored === inDb;
   if (stored !== null) return false; // objects from another database, this one is new
-  const id = inDb ?? randomUUID();
-  if (inDb === null) await db.setting.create({ data: { key: STORAGE_ID_SETTING, value: id } });
+  const id = inDb ?? (await claimStorageId(db));
   await store.put(STORAGE_ID_KEY, Buffer.from(`${id}\n`));
   return true;
+}
+
+/** A new storage id for this database; servers starting at once on a fresh one all get the id whose insert won. */
+async function claimStorageId(db: Db): Promise<string> {
+  try {
+    return (await db.setting.create({ data: { key: STORAGE_ID_SETTING, value: randomUUID() } })).value;
+  } catch (err) {
+    // P2002: another server inserted it between our read and our insert.
+    if ((err as { code?: unknown }).code !== 'P2002') throw err;
+    return (await db.setting.findUniqueOrThrow({ where: { key: STORAGE_ID_SETTING } })).value;
+  }
 }
 
 export interface LeftoversRemoved {

@@ -207,11 +207,44 @@ export const workerApiRouter = createRouter({
     return { accepted: stored !== null };
   }),
 
-  /** A clean stop: the worker shows as stopped. Jobs it still holds are recovered when their lease runs out. */
-  goodbye: workerProcedure.input(goodbyeInputSchema).mutation(async ({ ctx, input }) => {
+  /**
+   * A clean stop: the worker shows as stopped, and jobs it still holds (its own give-back did
+   * not get through) go back to the queue now instead of after their lease. The start does not
+   * count, as with a give-back: a worker that says goodbye was not killed by its job, and
+   * MAX_STARTS is there for jobs whose runs die with their worker.
+   */
+  goodbye: workerProcedure.input(goodbyeInputSchema).mutation(async ({ ctx, input }): Promise<{ ok: true; requeued: string[]; canceled: string[] }> => {
     const node = await ownNode(ctx, input.workerId, { stopped: 'allowed' });
-    // Conditional: a second goodbye keeps the first one's time.
+    // Conditional: a second goodbye keeps the first one's time. First, so no claim after it is taken for this node.
     await ctx.db.workerNode.updateMany({ where: { id: node.id, stoppedAt: null }, data: { stoppedAt: new Date() } });
-    return { ok: true };
+    const held = await ctx.db.job.findMany({ where: { status: 'running', leaseOwner: node.owner }, select: { id: true, leaseEpoch: true, cancelRequested: true } });
+    const requeued: string[] = [];
+    const canceled: string[] = [];
+    for (const job of held) {
+      // Fenced by this worker's lease: a recovery, a completion or a late give-back that got there first wins.
+      const fence = { expectStatus: ['running' as const], lease: { owner: node.owner, epoch: job.leaseEpoch } };
+      if (job.cancelRequested) {
+        // Someone asked to cancel it: end it so, rather than run it again.
+        const stored = await ctx.events.append(job.id, [{ type: 'log', level: 'info', message: `Canceled: worker "${node.name}" stopped before the run ended.` }, { type: 'status', status: 'canceled' }], {
+          ...fence,
+          patch: { leaseOwner: null, leaseExpiresAt: null, leaseEpoch: { increment: 1 } },
+        });
+        if (stored) canceled.push(job.id);
+        continue;
+      }
+      const stored = await ctx.events.append(
+        job.id,
+        [
+          { type: 'log', level: 'warn', message: `Worker "${node.name}" stopped while running this job; it went back to the queue and will start over.` },
+          { type: 'status', status: 'queued', reason: 'worker stopped' },
+        ],
+        { ...fence, patch: GIVE_BACK_PATCH },
+      );
+      if (!stored) continue;
+      requeued.push(job.id);
+      // As for a give-back: a BullMQ-fed worker hears of it now (the reconciler would, later).
+      await ctx.queue.enqueue(job.id).catch(() => undefined);
+    }
+    return { ok: true, requeued, canceled };
   }),
 });
