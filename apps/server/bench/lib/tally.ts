@@ -11,6 +11,12 @@ export interface Subscriber {
 
 const LINE = /^bench (\d+) (\d+(?:\.\d+)?)$/;
 
+/** An emitter line "bench <i> <due ms>", or null for any other message. */
+export function parseBenchLine(text: string): { index: number; dueMs: number } | null {
+  const match = LINE.exec(text);
+  return match ? { index: Number(match[1]), dueMs: Number(match[2]) } : null;
+}
+
 export class Tally {
   readonly latencies: number[] = [];
   duplicates = 0;

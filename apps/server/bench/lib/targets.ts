@@ -27,6 +27,8 @@ const ENGINE_MAX_CONCURRENCY = 64;
 export interface RunningTarget {
   name: 'bare' | 'chorus';
   pid: number;
+  /** Its base URL (http://127.0.0.1:<port>), for the /healthz probe. */
+  url: string;
   /** The DevTools session when started with `inspect` (the memory benchmark forces GC through it). */
   inspector: Inspector | null;
   /** The last lines the server process printed. */
@@ -77,16 +79,41 @@ async function nodeArgs(options: StartOptions, script: (port: number) => string[
 /** BENCH_SCALE_OUT=1: PostgreSQL + Redis (bus and BullMQ) instead of SQLite and the in-process drivers. */
 export const scaleOut = process.env.BENCH_SCALE_OUT === '1';
 
-/** A real Chorus server process with its own SQLite file (or PostgreSQL database); its only engine is the emitter. */
-export async function startChorus(concurrency: number, options: StartOptions = {}): Promise<RunningTarget> {
+export interface ChorusServerOptions extends StartOptions {
+  /** The engine program (argv); the emitter by default. */
+  command?: string[];
+  /** An existing SQLite file to serve (kept when the server stops); a fresh one by default. */
+  sqliteFile?: string;
+  /** More environment for the server (e.g. LOG_LEVEL). */
+  env?: Record<string, string>;
+}
+
+/** A running Chorus server process, signed in as its admin over HTTP. */
+export interface ChorusServer {
+  url: string;
+  pid: number;
+  token: string;
+  http: ReturnType<typeof createTRPCClient<AppRouter>>;
+  /** The engine ids, one per ENGINE_MAX_CONCURRENCY jobs of concurrency. */
+  engineIds: string[];
+  /** The DevTools session when started with `inspect`. */
+  inspector: Inspector | null;
+  output(): string;
+  /** Things to close before the server stops (subscriber sockets). */
+  onStop(close: () => void): void;
+  stop(): Promise<void>;
+}
+
+/** A real Chorus server process with its own SQLite file (or PostgreSQL database) whose only engine is `command`. */
+export async function startChorusServer(concurrency: number, options: ChorusServerOptions = {}): Promise<ChorusServer> {
   const dir = fs.mkdtempSync(path.join(runDir, 'chorus-'));
   // BENCH_SCALE_OUT=1: the scale-out drivers instead of the embedded default (a fresh PostgreSQL database, the machine's Redis).
-  const database = scaleOut ? await createTestPostgresDatabase() : null;
+  const database = scaleOut && !options.sqliteFile ? await createTestPostgresDatabase() : null;
   // BENCH_CPU_PROF=dir: a V8 CPU profile of each Chorus server, written when it stops (open in Chrome DevTools).
   const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.BENCH_CPU_PROF)}`] : [];
   const { port, args, inspectPort } = await nodeArgs(options, () => [...profile, 'src/main.ts']);
   const url = `http://127.0.0.1:${port}`;
-  // An engine runs at most ENGINE_MAX_CONCURRENCY jobs at once: more jobs get more copies of the emitter engine.
+  // An engine runs at most ENGINE_MAX_CONCURRENCY jobs at once: more jobs get more copies of the engine.
   const engineIds = Array.from({ length: Math.ceil(concurrency / ENGINE_MAX_CONCURRENCY) }, (_, i) => (i === 0 ? 'bench' : `bench-${i + 1}`));
   const engines = engineIds.map((id, i) => ({
     id,
@@ -95,14 +122,14 @@ export async function startChorus(concurrency: number, options: StartOptions = {
     generation: 2,
     model: 'bench-emitter',
     speakers: [{ id: 'bench', name: 'Bench', language: 'en' }],
-    command: ['python3', EMITTER],
+    command: options.command ?? ['python3', EMITTER],
     concurrency: Math.min(ENGINE_MAX_CONCURRENCY, concurrency - i * ENGINE_MAX_CONCURRENCY),
   }));
   let proc: Spawned | undefined;
   let inspector: Inspector | null = null;
-  const clients: Array<{ close(): void }> = [];
+  const clients: Array<() => void> = [];
   const stop = async (): Promise<void> => {
-    for (const c of clients) c.close();
+    for (const close of clients) close();
     inspector?.close();
     await proc?.stop();
     await database?.drop();
@@ -117,7 +144,7 @@ export async function startChorus(concurrency: number, options: StartOptions = {
         ...process.env,
         PORT: String(port),
         HOST: '127.0.0.1',
-        DATABASE_URL: database?.url ?? `file:${path.join(dir, 'chorus.db')}`,
+        DATABASE_URL: database?.url ?? `file:${options.sqliteFile ?? path.join(dir, 'chorus.db')}`,
         ...(scaleOut ? { REDIS_URL: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379', CHORUS_REDIS_PREFIX: `bench-${path.basename(dir)}` } : {}),
         CHORUS_DATA_DIR: path.join(dir, 'data'),
         CHORUS_ENGINES: JSON.stringify(engines),
@@ -129,6 +156,7 @@ export async function startChorus(concurrency: number, options: StartOptions = {
         // Every bench subscriber connects from this one address, many at once: not an attack to refuse.
         CHORUS_WS_MAX_PENDING_PER_ADDRESS: '5000',
         LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
+        ...options.env,
       },
     });
     const server = proc;
@@ -138,70 +166,78 @@ export async function startChorus(concurrency: number, options: StartOptions = {
     const http = createTRPCClient<AppRouter>({ links: [httpLink({ url: `${url}/trpc`, headers: { authorization: `Bearer ${token}` } })] });
     // The many-jobs scenarios submit more than the default 30 jobs a minute.
     await http.settings.update.mutate({ jobsPerMinute: 0 });
-    let jobIds: string[] = [];
-
-    const open = (jobId: string): Subscriber => {
-      const tally = new Tally();
-      let first!: () => void;
-      const subscribed = new Promise<void>((r) => (first = r));
-      const ws = createWSClient({
-        url: `${url.replace(/^http/, 'ws')}/trpc`,
-        connectionParams: { token },
-        // Node 20 has no global WebSocket; the ws package implements the same interface.
-        WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
-        onClose: () => tally.closed(),
-      });
-      const trpc = createTRPCClient<AppRouter>({ links: [wsLink({ client: ws })] });
-      const sub = trpc.job.events.subscribe(
-        { id: jobId },
-        {
-          onData(envelope) {
-            first();
-            const event = envelope.data;
-            if (event.type === 'log') tally.message(event.message);
-            if (event.type === 'log' && (event.level === 'warn' || event.level === 'error')) tally.notes.push(`job ${jobId}: ${event.message}`);
-            else if (event.type === 'error') tally.notes.push(`job ${jobId} failed: ${event.code} ${event.message}`);
-          },
-          onError(err) {
-            console.error(`chorus subscriber error: ${err.message}`);
-            tally.closed();
-          },
-        },
-      );
-      const close = (): void => {
-        tally.closing = true;
-        sub.unsubscribe();
-        ws.close();
-      };
-      clients.push({ close });
-      return { tally, subscribed, close };
-    };
-
-    return {
-      name: 'chorus',
-      pid: server.pid,
-      inspector,
-      output: () => server.output(),
-      async launch(jobs, perJob, text) {
-        jobIds = [];
-        for (let j = 0; j < jobs; j++) {
-          jobIds.push((await http.job.create.mutate({ engineId: engineIds[j % engineIds.length], mode: 'pretrained', speakerId: 'bench', text })).id);
-        }
-        const subs: Subscriber[][] = [];
-        for (const id of jobIds) subs.push(await openInBatches(perJob, () => open(id), `chorus job ${id}`));
-        return subs;
-      },
-      subscribe(job, count) {
-        const id = jobIds[job];
-        if (!id) throw new Error(`no job ${job} in the last launch`);
-        return openInBatches(count, () => open(id), `chorus job ${id}`);
-      },
-      stop,
-    };
+    return { url, pid: server.pid, token, http, engineIds, inspector, output: () => server.output(), onStop: (close) => clients.push(close), stop };
   } catch (err) {
     await stop();
     throw err;
   }
+}
+
+/** A real Chorus server process with its own SQLite file (or PostgreSQL database); its only engine is the emitter. */
+export async function startChorus(concurrency: number, options: StartOptions = {}): Promise<RunningTarget> {
+  const chorus = await startChorusServer(concurrency, options);
+  const { url, token, http, engineIds, stop } = chorus;
+  let jobIds: string[] = [];
+
+  const open = (jobId: string): Subscriber => {
+    const tally = new Tally();
+    let first!: () => void;
+    const subscribed = new Promise<void>((r) => (first = r));
+    const ws = createWSClient({
+      url: `${url.replace(/^http/, 'ws')}/trpc`,
+      connectionParams: { token },
+      // Node 20 has no global WebSocket; the ws package implements the same interface.
+      WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
+      onClose: () => tally.closed(),
+    });
+    const trpc = createTRPCClient<AppRouter>({ links: [wsLink({ client: ws })] });
+    const sub = trpc.job.events.subscribe(
+      { id: jobId },
+      {
+        onData(envelope) {
+          first();
+          const event = envelope.data;
+          if (event.type === 'log') tally.message(event.message);
+          if (event.type === 'log' && (event.level === 'warn' || event.level === 'error')) tally.notes.push(`job ${jobId}: ${event.message}`);
+          else if (event.type === 'error') tally.notes.push(`job ${jobId} failed: ${event.code} ${event.message}`);
+        },
+        onError(err) {
+          console.error(`chorus subscriber error: ${err.message}`);
+          tally.closed();
+        },
+      },
+    );
+    const close = (): void => {
+      tally.closing = true;
+      sub.unsubscribe();
+      ws.close();
+    };
+    chorus.onStop(close);
+    return { tally, subscribed, close };
+  };
+
+  return {
+    name: 'chorus',
+    pid: chorus.pid,
+    url,
+    inspector: chorus.inspector,
+    output: chorus.output,
+    async launch(jobs, perJob, text) {
+      jobIds = [];
+      for (let j = 0; j < jobs; j++) {
+        jobIds.push((await http.job.create.mutate({ engineId: engineIds[j % engineIds.length], mode: 'pretrained', speakerId: 'bench', text })).id);
+      }
+      const subs: Subscriber[][] = [];
+      for (const id of jobIds) subs.push(await openInBatches(perJob, () => open(id), `chorus job ${id}`));
+      return subs;
+    },
+    subscribe(job, count) {
+      const id = jobIds[job];
+      if (!id) throw new Error(`no job ${job} in the last launch`);
+      return openInBatches(count, () => open(id), `chorus job ${id}`);
+    },
+    stop,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -254,6 +290,7 @@ export async function startBare(options: StartOptions = {}): Promise<RunningTarg
   return {
     name: 'bare',
     pid: proc.pid,
+    url,
     inspector,
     output: () => proc.output(),
     async launch(jobs, perJob, text) {
