@@ -48,14 +48,29 @@ export function createApiContext(
 ): ApiContext {
   let memo: Promise<Identity | null> | null = null;
   // A socket lives for hours: re-check its credential on each call, so revocation is immediate.
-  const resolve = (): Promise<Identity | null> => (credential ? services.auth.resolve(credential) : Promise.resolve(null));
-  return {
-    ...services,
+  // (Arrows in a conditional, not `const` ones: tsx's keep-names helper gives a named closure a 256-byte property store, per socket.)
+  const identity =
+    request.transport === 'ws'
+      ? () => (credential ? services.auth.resolve(credential) : Promise.resolve(null))
+      : () => (memo ??= credential ? services.auth.resolve(credential) : Promise.resolve(null));
+  // Field by field, not `...services`: a spread-then-extended literal gets a fresh hidden class per call in V8 (one per socket).
+  // The mapped type makes a service added to ApiServices (optional ones too) a compile error here until it is listed.
+  const context: { [K in keyof Required<ApiServices>]: ApiServices[K] } & Omit<ApiContext, keyof ApiServices> = {
+    db: services.db,
+    files: services.files,
+    bus: services.bus,
+    queue: services.queue,
+    engines: services.engines,
+    workers: services.workers,
+    events: services.events,
+    auth: services.auth,
+    eventStream: services.eventStream,
     request,
     credential,
     http,
-    identity: request.transport === 'ws' ? resolve : () => (memo ??= resolve()),
+    identity,
   };
+  return context;
 }
 
 /** "mode: Unknown mode …; text: Text is required." — readable by people and by curl users. */

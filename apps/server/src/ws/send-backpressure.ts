@@ -62,25 +62,33 @@ export class OutgoingFrames {
   private items: Waiting[] = [];
   private head = 0;
   private queuedBytes = 0;
-  private readonly waitingProgress = new Map<string, Waiting>();
+  /** Created with the first progress frame that has to wait (most sockets never have one). */
+  private waitingProgress: Map<string, Waiting> | null = null;
   private closing = false;
   /** Frames written to the socket so far: rising while the peer reads (keep-alive counts it as liveness). */
   written = 0;
-  private readonly rawSend: (data: string | Buffer, cb: (err?: Error) => void) => void;
-  private readonly onWritten = (err?: Error): void => {
-    if (err) return;
-    this.written++;
-    if (this.head < this.items.length) this.flush();
-  };
+  /** ws.send as it was before guardSends replaced it (called with the socket as `this`, so nothing is bound per socket). */
+  private readonly socketSend: WebSocket['send'];
+  /** ws.send's callback, made on the first frame: an idle socket holds no closure for it. */
+  private onWritten: ((err?: Error) => void) | null = null;
 
   constructor(
     private readonly ws: WebSocket,
     private readonly limits: SendLimits,
     private readonly logger: Logger,
   ) {
-    const send = ws.send.bind(ws);
-    this.rawSend = (data, cb) => send(data, cb);
-    ws.once('close', () => this.clear());
+    this.socketSend = ws.send;
+    // `on`, not `once`: close fires once anyway, and `once` allocates a wrapper and its state per socket.
+    ws.on('close', () => this.clear());
+  }
+
+  private rawSend(data: string | Buffer): void {
+    this.onWritten ??= (err?: Error): void => {
+      if (err) return;
+      this.written++;
+      if (this.head < this.items.length) this.flush();
+    };
+    Reflect.apply(this.socketSend, this.ws, [data, this.onWritten]);
   }
 
   /** Over the soft limit or frames waiting: new work for this socket should wait until its client reads. */
@@ -97,18 +105,18 @@ export class OutgoingFrames {
   send(data: string | Buffer): void {
     if (this.closing || this.ws.readyState !== this.ws.OPEN) return;
     if (!this.congested) {
-      this.rawSend(data, this.onWritten);
+      this.rawSend(data);
       if (this.ws.bufferedAmount > this.limits.hardBytes) this.tooSlow();
       return;
     }
     const progressOf = typeof data === 'string' ? progressSubscription(data) : null;
     if (progressOf !== null) {
-      const older = this.waitingProgress.get(progressOf);
+      const older = this.waitingProgress?.get(progressOf);
       if (older) this.drop(older);
     }
     const entry: Waiting = { data, bytes: typeof data === 'string' ? Buffer.byteLength(data) : data.length, progressOf, dropped: false };
     this.items.push(entry);
-    if (progressOf !== null) this.waitingProgress.set(progressOf, entry);
+    if (progressOf !== null) (this.waitingProgress ??= new Map()).set(progressOf, entry);
     this.queuedBytes += entry.bytes;
     backlogBytes += entry.bytes;
     if (this.unreadBytes > this.limits.hardBytes) this.tooSlow();
@@ -117,14 +125,14 @@ export class OutgoingFrames {
   /** A keep-alive frame (PING/PONG): ahead of the queue, so it waits behind at most the soft limit. */
   sendAhead(data: string): void {
     if (this.closing || this.ws.readyState !== this.ws.OPEN) return;
-    this.rawSend(data, this.onWritten);
+    this.rawSend(data);
   }
 
   private drop(entry: Waiting): void {
     entry.dropped = true;
     this.queuedBytes -= entry.bytes;
     backlogBytes -= entry.bytes;
-    if (entry.progressOf !== null && this.waitingProgress.get(entry.progressOf) === entry) this.waitingProgress.delete(entry.progressOf);
+    if (entry.progressOf !== null && this.waitingProgress?.get(entry.progressOf) === entry) this.waitingProgress.delete(entry.progressOf);
   }
 
   private flush(): void {
@@ -132,7 +140,7 @@ export class OutgoingFrames {
       const entry = this.items[this.head++]!;
       if (entry.dropped) continue;
       this.drop(entry);
-      this.rawSend(entry.data, this.onWritten);
+      this.rawSend(entry.data);
     }
     if (this.head === this.items.length) {
       this.items = [];
@@ -148,7 +156,7 @@ export class OutgoingFrames {
     this.queuedBytes = 0;
     this.items = [];
     this.head = 0;
-    this.waitingProgress.clear();
+    this.waitingProgress = null;
   }
 
   private tooSlow(): void {
@@ -162,7 +170,7 @@ export class OutgoingFrames {
     this.ws.close(TOO_SLOW_CLOSE, `Too slow: ${mib(unread)} unread (limit ${mib(this.limits.hardBytes)}); reconnect and resume.`);
     const timer = setTimeout(() => this.ws.terminate(), CLOSE_GRACE_MS);
     timer.unref();
-    this.ws.once('close', () => clearTimeout(timer));
+    this.ws.on('close', () => clearTimeout(timer));
   }
 }
 

@@ -35,7 +35,8 @@ export class SocketGuard {
 
   track(ws: WebSocket, identity: Identity): void {
     this.sockets.set(ws, identity);
-    ws.once('close', () => this.sockets.delete(ws));
+    // `on`, not `once`: close fires once anyway, and `once` allocates a wrapper and its state per socket.
+    ws.on('close', () => this.sockets.delete(ws));
   }
 
   /** Whether this socket has signed in (its tRPC context was created). */

@@ -68,49 +68,88 @@ function replyHead(frame: string): { id: string; kind: string } | null {
  * Call after tRPC has attached to the socket; `expectsParams`: its first message is connectionParams.
  */
 export function limitCalls(ws: WebSocket, limits: CallLimits, expectsParams: boolean, outgoing: OutgoingFrames, logger: Logger): void {
-  const trpcListeners = ws.listeners('message');
-  ws.removeAllListeners('message');
-  // Queries and mutations only (subscriptions are in `subscriptions`).
-  const inFlight = new Map<string, ProcedureCall>();
-  const subscriptions = new Set<string>();
-  const rate = new TokenBucket(limits.callsPerSecond, limits.callBurst);
-  let awaitingParams = expectsParams;
-  let warned = false;
+  const limiter = new CallLimiter(ws, limits, expectsParams, outgoing, logger);
+  // Three small closures over `limiter` (one context); the work is in CallLimiter's shared methods.
+  ws.send = (data: unknown, ...rest: unknown[]): void => limiter.send(data, rest);
+  ws.on('message', (data: RawData, isBinary: boolean) => limiter.receive(data, isBinary));
+  // `on`, not `once`: close fires once anyway, and `once` allocates a wrapper and its state per socket.
+  ws.on('close', () => limiter.clear());
+}
 
-  const rawSend = ws.send.bind(ws);
-  ws.send = (data: unknown, ...rest: unknown[]): void => {
+/** One socket's call bookkeeping: fields only, methods on the prototype (10,000 idle sockets share one copy of the code). */
+class CallLimiter {
+  private readonly trpcListeners: Array<(...args: unknown[]) => void>;
+  /** ws.send as it was before (the send guard's), called with the socket as `this`. */
+  private readonly socketSend: (...args: unknown[]) => void;
+  /** Queries and mutations only (subscriptions are in `subscriptions`); made on the first one. */
+  private inFlight: Map<string, ProcedureCall> | null = null;
+  private readonly subscriptions = new Set<string>();
+  private readonly rate: TokenBucket;
+  private awaitingParams: boolean;
+  private warned = false;
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly limits: CallLimits,
+    expectsParams: boolean,
+    private readonly outgoing: OutgoingFrames,
+    private readonly logger: Logger,
+  ) {
+    this.trpcListeners = ws.listeners('message') as Array<(...args: unknown[]) => void>;
+    ws.removeAllListeners('message');
+    this.socketSend = ws.send as (...args: unknown[]) => void;
+    this.rate = new TokenBucket(limits.callsPerSecond, limits.callBurst);
+    this.awaitingParams = expectsParams;
+  }
+
+  /** A frame tRPC sends: answers release their call; a query's answer ready while the client does not read is refused instead. */
+  send(data: unknown, rest: unknown[]): void {
     if (typeof data === 'string') {
       const head = replyHead(data);
-      const call = head ? inFlight.get(head.id) : undefined;
+      const call = head ? this.inFlight?.get(head.id) : undefined;
       if (head && call) {
-        inFlight.delete(head.id);
-        if (call.method === 'query' && head.kind === 'data' && outgoing.congested) {
-          warnOnce('query answers while the client was not reading');
-          return refuse(call, 'TOO_MANY_REQUESTS', unreadMessage(outgoing));
+        this.inFlight!.delete(head.id);
+        if (call.method === 'query' && head.kind === 'data' && this.outgoing.congested) {
+          this.warnOnce('query answers while the client was not reading');
+          return this.refuse(call, 'TOO_MANY_REQUESTS', unreadMessage(this.outgoing));
         }
-      } else if (head && (head.kind === 'error' || head.kind === 'stopped')) subscriptions.delete(head.id);
+      } else if (head && (head.kind === 'error' || head.kind === 'stopped')) this.subscriptions.delete(head.id);
     }
-    Reflect.apply(rawSend, ws, [data, ...rest]);
-  };
+    Reflect.apply(this.socketSend, this.ws, [data, ...rest]);
+  }
 
-  const refuse = (call: ProcedureCall, code: 'BAD_REQUEST' | 'TOO_MANY_REQUESTS', message: string): void => {
+  receive(data: RawData, isBinary: boolean): void {
+    const verdict = this.admit(data, isBinary);
+    if (verdict === 'none') return;
+    const payload = verdict === 'all' ? data : Buffer.from(JSON.stringify(verdict));
+    for (const listener of this.trpcListeners) Reflect.apply(listener, this.ws, [payload, isBinary]);
+  }
+
+  clear(): void {
+    this.inFlight = null;
+    this.subscriptions.clear();
+  }
+
+  private refuse(call: ProcedureCall, code: 'BAD_REQUEST' | 'TOO_MANY_REQUESTS', message: string): void {
     if (call.id === null) return;
-    rawSend(JSON.stringify(trpcErrorBody(code, message, { id: call.id, jsonrpc: call.jsonrpc, type: call.method, path: call.params.path })));
-  };
-  const warnOnce = (what: string): void => {
-    if (warned) return;
-    warned = true;
-    logger.warn({ limits }, `refused WebSocket calls: ${what}`);
-  };
+    Reflect.apply(this.socketSend, this.ws, [JSON.stringify(trpcErrorBody(code, message, { id: call.id, jsonrpc: call.jsonrpc, type: call.method, path: call.params.path }))]);
+  }
+
+  private warnOnce(what: string): void {
+    if (this.warned) return;
+    this.warned = true;
+    this.logger.warn({ limits: this.limits }, `refused WebSocket calls: ${what}`);
+  }
 
   /** The calls of a message tRPC may run: 'all', none, or the admitted ones (as sent) to re-encode. */
-  const admit = (data: RawData, isBinary: boolean): 'all' | 'none' | unknown[] => {
+  private admit(data: RawData, isBinary: boolean): 'all' | 'none' | unknown[] {
+    const { limits, outgoing, subscriptions } = this;
     if (isBinary) return 'all'; // tRPC answers binary frames with an error and runs nothing
     const text = data.toString();
     if (text === 'PING' || text === 'PONG') return 'all';
-    if (awaitingParams) {
+    if (this.awaitingParams) {
       // tRPC reads the first message of a ?connectionParams=1 socket as the credential, never as calls.
-      awaitingParams = false;
+      this.awaitingParams = false;
       return 'all';
     }
     let parsed: unknown;
@@ -124,14 +163,14 @@ export function limitCalls(ws: WebSocket, limits: CallLimits, expectsParams: boo
       const message = tooManyCallsMessage(limits.maxCallsPerMessage, items.length, 'WebSocket message');
       // No tRPC client has more calls pending than a socket allows: a longer message is not worth one reply per call.
       if (items.length > limits.maxSubscriptions + limits.maxInFlight) {
-        warnOnce(`a message with ${items.length} calls; socket closed`);
-        ws.close(TOO_MANY_CALLS_CLOSE, message);
+        this.warnOnce(`a message with ${items.length} calls; socket closed`);
+        this.ws.close(TOO_MANY_CALLS_CLOSE, message);
         return 'none';
       }
-      warnOnce(`a message with ${items.length} calls`);
+      this.warnOnce(`a message with ${items.length} calls`);
       for (const item of items) {
         const call = callMessage.safeParse(item);
-        if (call.success && call.data.method !== 'subscription.stop') refuse(call.data, 'BAD_REQUEST', message);
+        if (call.success && call.data.method !== 'subscription.stop') this.refuse(call.data, 'BAD_REQUEST', message);
       }
       return 'none';
     }
@@ -150,39 +189,29 @@ export function limitCalls(ws: WebSocket, limits: CallLimits, expectsParams: boo
         continue;
       }
       const key = JSON.stringify(call.id);
-      if (!rate.take()) {
-        warnOnce(`more than ${limits.callsPerSecond} calls per second`);
-        refuse(call, 'TOO_MANY_REQUESTS', `At most ${limits.callsPerSecond} calls per second per WebSocket (bursts of ${limits.callBurst}); wait a moment before sending more.`);
+      const inFlightCount = this.inFlight?.size ?? 0;
+      if (!this.rate.take()) {
+        this.warnOnce(`more than ${limits.callsPerSecond} calls per second`);
+        this.refuse(call, 'TOO_MANY_REQUESTS', `At most ${limits.callsPerSecond} calls per second per WebSocket (bursts of ${limits.callBurst}); wait a moment before sending more.`);
       } else if (call.method !== 'subscription' && outgoing.congested) {
         // Subscriptions are let through: their number is capped and what they send is what the queue coalesces and bounds.
-        warnOnce('calls while the client was not reading');
-        refuse(call, 'TOO_MANY_REQUESTS', unreadMessage(outgoing));
-      } else if (inFlight.has(key) || subscriptions.has(key)) {
-        refuse(call, 'BAD_REQUEST', `Request id ${key} is already in use on this WebSocket; give every call its own id.`);
+        this.warnOnce('calls while the client was not reading');
+        this.refuse(call, 'TOO_MANY_REQUESTS', unreadMessage(outgoing));
+      } else if (this.inFlight?.has(key) || subscriptions.has(key)) {
+        this.refuse(call, 'BAD_REQUEST', `Request id ${key} is already in use on this WebSocket; give every call its own id.`);
       } else if (call.method === 'subscription' && subscriptions.size >= limits.maxSubscriptions) {
-        warnOnce(`more than ${limits.maxSubscriptions} subscriptions`);
-        refuse(call, 'TOO_MANY_REQUESTS', `At most ${limits.maxSubscriptions} subscriptions per WebSocket; stop one before starting another.`);
-      } else if (call.method !== 'subscription' && inFlight.size >= limits.maxInFlight) {
-        warnOnce(`more than ${limits.maxInFlight} unanswered calls`);
-        refuse(call, 'TOO_MANY_REQUESTS', `At most ${limits.maxInFlight} unanswered queries and mutations per WebSocket; wait for an answer before sending more.`);
+        this.warnOnce(`more than ${limits.maxSubscriptions} subscriptions`);
+        this.refuse(call, 'TOO_MANY_REQUESTS', `At most ${limits.maxSubscriptions} subscriptions per WebSocket; stop one before starting another.`);
+      } else if (call.method !== 'subscription' && inFlightCount >= limits.maxInFlight) {
+        this.warnOnce(`more than ${limits.maxInFlight} unanswered calls`);
+        this.refuse(call, 'TOO_MANY_REQUESTS', `At most ${limits.maxInFlight} unanswered queries and mutations per WebSocket; wait for an answer before sending more.`);
       } else {
         if (call.method === 'subscription') subscriptions.add(key);
-        else inFlight.set(key, call);
+        else (this.inFlight ??= new Map()).set(key, call);
         admitted.push(raw);
       }
     }
     if (admitted.length === calls.length) return 'all';
     return admitted.length === 0 ? 'none' : admitted;
-  };
-
-  ws.on('message', (data: RawData, isBinary: boolean) => {
-    const verdict = admit(data, isBinary);
-    if (verdict === 'none') return;
-    const payload = verdict === 'all' ? data : Buffer.from(JSON.stringify(verdict));
-    for (const listener of trpcListeners) Reflect.apply(listener, ws, [payload, isBinary]);
-  });
-  ws.once('close', () => {
-    inFlight.clear();
-    subscriptions.clear();
-  });
+  }
 }

@@ -1,3 +1,6 @@
+// One clock for every bucket: a default-parameter arrow would be a new closure per bucket (per socket).
+const monotonicNow = (): number => performance.now();
+
 /** Calls per second with bursts: `burst` tokens, refilled at `perSecond`; each call takes one. */
 export class TokenBucket {
   private tokens: number;
@@ -6,7 +9,7 @@ export class TokenBucket {
   constructor(
     private readonly perSecond: number,
     private readonly burst: number,
-    private readonly now: () => number = () => performance.now(),
+    private readonly now: () => number = monotonicNow,
   ) {
     this.tokens = burst;
     this.last = now();

@@ -1,5 +1,5 @@
 import type http from 'node:http';
-import { appRouter, createApiContext, type ApiServices, type Credential } from '@chorus/api';
+import { appRouter, createApiContext, type ApiServices, type Credential, type RequestMeta } from '@chorus/api';
 import { TRPCError } from '@trpc/server';
 import { applyWSSHandler } from '@trpc/server/adapters/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -40,32 +40,58 @@ export const SIGN_IN_TIMEOUT_CLOSE = 4408;
 const refuse = (socket: { end(s: string): void }, status: string, body: string, setCookies: string[] = []): void =>
   socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n${setCookies.map((c) => `Set-Cookie: ${c}\r\n`).join('')}\r\n${body}\n`);
 
-/** Sockets per client address that announced connectionParams and have not signed in yet. */
+/** Sockets per client address that announced connectionParams and have not signed in yet, with their sign-in deadline. */
 class PendingSockets {
   private readonly byAddress = new Map<string, Set<WebSocket>>();
-  private readonly addressOf = new Map<WebSocket, string>();
+  private readonly waiting = new Map<WebSocket, { address: string; deadline: NodeJS.Timeout; onClose: () => void }>();
 
   count(address: string): number {
     return this.byAddress.get(address)?.size ?? 0;
   }
 
-  add(ws: WebSocket, address: string): void {
+  add(ws: WebSocket, address: string, deadline: NodeJS.Timeout): void {
     const set = this.byAddress.get(address) ?? new Set<WebSocket>();
     set.add(ws);
     this.byAddress.set(address, set);
-    this.addressOf.set(ws, address);
-    ws.once('close', () => this.remove(ws));
+    const onClose = (): void => this.remove(ws);
+    this.waiting.set(ws, { address, deadline, onClose });
+    ws.on('close', onClose);
   }
 
-  /** Signed in or closed: no longer waiting. */
+  /** Signed in or closed: no longer waiting (the deadline timer goes too, so a signed-in socket holds none). */
   remove(ws: WebSocket): void {
-    const address = this.addressOf.get(ws);
-    if (address === undefined) return;
-    this.addressOf.delete(ws);
-    const set = this.byAddress.get(address);
+    const entry = this.waiting.get(ws);
+    if (entry === undefined) return;
+    this.waiting.delete(ws);
+    clearTimeout(entry.deadline);
+    // Signed in: the socket keeps neither the deadline nor this listener for the rest of its life.
+    ws.off('close', entry.onClose);
+    const set = this.byAddress.get(entry.address);
     set?.delete(ws);
-    if (set?.size === 0) this.byAddress.delete(address);
+    if (set?.size === 0) this.byAddress.delete(entry.address);
   }
+}
+
+/** What createContext needs from the upgrade request, taken at the handshake so the request itself is not kept. */
+interface Handshake {
+  /** The cookie or Authorization credential of the upgrade request, if any. */
+  credential: Credential | null;
+  meta: RequestMeta;
+}
+
+// Shared by every slim request: what createURL reads of the socket.
+const PLAIN_SOCKET = Object.freeze({ encrypted: false });
+const TLS_SOCKET = Object.freeze({ encrypted: true });
+/**
+ * The request tRPC's adapter gets instead of the IncomingMessage: it keeps it for the socket's
+ * whole life (for onError, which ignores it here) but only reads url, host and TLS from it.
+ * Handing it the real one would keep every socket's request, headers and raw headers alive.
+ */
+function slimRequest(req: http.IncomingMessage): http.IncomingMessage {
+  const tls = (req.socket as { encrypted?: boolean }).encrypted === true;
+  const slim = { url: req.url, headers: { host: req.headers.host }, socket: tls ? TLS_SOCKET : PLAIN_SOCKET };
+  // A structural subset of IncomingMessage: tRPC's createURL reads exactly these fields.
+  return slim as unknown as http.IncomingMessage;
 }
 
 /** A token sent by a script in tRPC's connectionParams ({ token: "chorus_pat_…" }). */
@@ -84,31 +110,38 @@ export function attachWebSockets(server: http.Server, options: WebSocketOptions)
   const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
   const guard = new SocketGuard(services.auth, options.authRecheckMs, logger);
   const pending = new PendingSockets();
+  // Until the socket's context is made (dropped then; a WeakMap, so a socket that never signs in does not leak it).
+  const handshakes = new WeakMap<WebSocket, Handshake>();
   const handler = applyWSSHandler({
     wss,
     router: appRouter,
     // Once per connection; procedures re-resolve the credential on every call.
-    createContext: async ({ req, res, info }) => {
-      const credential = tokenFromParams(info.connectionParams) ?? credentialFromRequest(req);
+    createContext: async ({ res, info }) => {
+      const ws = res as WebSocket;
+      const handshake = handshakes.get(ws);
+      if (!handshake) throw new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: 'WebSocket without a recorded handshake.' });
+      const credential = tokenFromParams(info.connectionParams) ?? handshake.credential;
       const identity = credential && (await services.auth.isSetUp()) ? await services.auth.resolve(credential) : null;
       if (!identity) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Sign in first: the WebSocket needs a session cookie or an API token in connectionParams.' });
-      guard.track(res as WebSocket, identity);
-      pending.remove(res as WebSocket);
-      return createApiContext(services, { transport: 'ws', ip: clientAddress(req, options.trustProxy), userAgent: req.headers['user-agent'] ?? null }, credential, null);
+      guard.track(ws, identity);
+      pending.remove(ws);
+      handshakes.delete(ws);
+      return createApiContext(services, handshake.meta, credential, null);
     },
     onError: options.onError,
     // Off: keepAlive() below does it, counting a peer that still reads as alive (its PONG may wait behind frames).
     keepAlive: { enabled: false },
   });
 
-  const closeUnlessSignedIn = (ws: WebSocket): void => {
+  /** The deadline of a socket waiting for connectionParams (PendingSockets clears it at sign-in or close). */
+  const signInDeadline = (ws: WebSocket): NodeJS.Timeout => {
     const timer = setTimeout(() => {
       if (guard.isTracked(ws) || ws.readyState !== ws.OPEN) return;
       logger.info('closing a WebSocket that sent no working credential in time');
       ws.close(SIGN_IN_TIMEOUT_CLOSE, `No sign-in within ${options.authTimeoutMs < 1000 ? `${options.authTimeoutMs} ms` : `${options.authTimeoutMs / 1000} s`}: send { token } in connectionParams first.`);
     }, options.authTimeoutMs);
     timer.unref();
-    ws.once('close', () => clearTimeout(timer));
+    return timer;
   };
 
   server.on('upgrade', (req, socket, head) => {
@@ -142,18 +175,17 @@ export function attachWebSockets(server: http.Server, options: WebSocketOptions)
           `Too many WebSockets from your address are waiting to sign in (at most ${options.maxPendingPerAddress}): send { token } in connectionParams on the open ones, or close them.`,
         );
       }
+      const credential = credentialFromRequest(req);
       if (!expectsParams) {
-        const credential = credentialFromRequest(req);
         const identity = credential && (await services.auth.isSetUp()) ? await services.auth.resolve(credential) : null;
         if (!identity) return refuse(socket, '401 Unauthorized', 'Sign in first: the WebSocket needs a session cookie or an API token.');
       }
+      const handshake: Handshake = { credential, meta: { transport: 'ws', ip: clientAddress(req, options.trustProxy), userAgent: req.headers['user-agent'] ?? null } };
       wss.handleUpgrade(req, socket, head, (ws) => {
         // Unauthenticated sockets waiting for connectionParams must not pile up.
-        if (expectsParams) {
-          closeUnlessSignedIn(ws);
-          pending.add(ws, address);
-        }
-        wss.emit('connection', ws, req);
+        if (expectsParams) pending.add(ws, address, signInDeadline(ws));
+        handshakes.set(ws, handshake);
+        wss.emit('connection', ws, slimRequest(req));
         // After tRPC attached its message listener, so the caps sit in front of it; every frame out takes its turn in `outgoing`.
         const outgoing = guardSends(ws, options.sendLimits, logger);
         limitCalls(ws, options.callLimits, expectsParams, outgoing, logger);

@@ -14,11 +14,30 @@ export interface IdleWatcher {
   fail(err: unknown): void;
 }
 
-interface Entry {
-  watcher: IdleWatcher;
+/** A watched stream's handle: `heard()` on every live event, `stop()` when it ends. */
+export interface IdleWatch {
+  heard(): void;
+  stop(): void;
+}
+
+/** One watched stream (its own handle: methods on the prototype, nothing allocated per stream but this). */
+class Entry implements IdleWatch {
   /** A live event arrived since the last tick. */
-  heard: boolean;
-  reading: boolean;
+  wasHeard = false;
+  reading = false;
+
+  constructor(
+    readonly watcher: IdleWatcher,
+    private readonly owner: IdleRereads,
+  ) {}
+
+  heard(): void {
+    this.wasHeard = true;
+  }
+
+  stop(): void {
+    this.owner.unwatch(this);
+  }
 }
 
 /**
@@ -38,32 +57,30 @@ export class IdleRereads {
   ) {}
 
   /** Watch a stream; `heard()` on every live event, `stop()` when it ends. */
-  watch(watcher: IdleWatcher): { heard(): void; stop(): void } {
-    const entry: Entry = { watcher, heard: false, reading: false };
+  watch(watcher: IdleWatcher): IdleWatch {
+    const entry = new Entry(watcher, this);
     this.entries.add(entry);
     if (!this.timer) {
       this.timer = setInterval(() => this.tick(), this.intervalMs);
       this.timer.unref();
     }
-    return {
-      heard: () => {
-        entry.heard = true;
-      },
-      stop: () => {
-        this.entries.delete(entry);
-        if (this.entries.size === 0 && this.timer) {
-          clearInterval(this.timer);
-          this.timer = null;
-        }
-      },
-    };
+    return entry;
+  }
+
+  /** Entry.stop(). */
+  unwatch(entry: Entry): void {
+    this.entries.delete(entry);
+    if (this.entries.size === 0 && this.timer) {
+      clearInterval(this.timer);
+      this.timer = null;
+    }
   }
 
   private tick(): void {
     const due = new Map<string, Entry[]>();
     for (const entry of this.entries) {
-      if (entry.heard || entry.reading) {
-        entry.heard = false;
+      if (entry.wasHeard || entry.reading) {
+        entry.wasHeard = false;
         continue;
       }
       const group = due.get(entry.watcher.jobId);

@@ -1,7 +1,7 @@
 import { isTerminalStatus, type JobStatus } from '../schemas/common.ts';
 import type { JobEvent } from '../schemas/job-event.ts';
 import type { ApiServices } from '../trpc.ts';
-import { idleRereadsFor } from './job-events-idle-reread.ts';
+import { idleRereadsFor, type IdleWatch, type IdleWatcher } from './job-events-idle-reread.ts';
 
 const isEnd = (e: JobEvent): boolean => e.type === 'status' && isTerminalStatus(e.status);
 
@@ -11,6 +11,58 @@ export interface JobEventStreamOptions {
 }
 
 export const DEFAULT_IDLE_REREAD_MS = 1000;
+
+/**
+ * One live stream's state, which the bus listener, the idle re-reader and the abort signal all
+ * reach: fields and prototype methods, no per-stream closures (an idle subscriber is mostly
+ * this object, and ten thousand of them are waiting at once).
+ */
+class LiveStream implements IdleWatcher {
+  /** Live and re-read events not yet sent, in any order. */
+  readonly pending: JobEvent[] = [];
+  /** The last seq sent. */
+  sent: number;
+  /** An idle re-read that failed: the stream ends with its error (the client resumes from its last id). */
+  failure: { err: unknown } | null = null;
+  /** Resolves the loop's wait for more. */
+  wake: (() => void) | null = null;
+  /** The re-reader's handle, once the stream went live. */
+  rereads: IdleWatch | null = null;
+
+  constructor(
+    readonly jobId: string,
+    afterSeq: number,
+  ) {
+    this.sent = afterSeq;
+  }
+
+  /** A live event from the bus. */
+  push(event: JobEvent): void {
+    this.pending.push(event);
+    this.rereads?.heard();
+    this.wake?.();
+  }
+
+  // IdleWatcher: re-read events join the live ones (the loop drops what it already sent).
+  last(): number {
+    return this.sent;
+  }
+
+  deliver(events: JobEvent[]): void {
+    this.pending.push(...events);
+    this.wake?.();
+  }
+
+  fail(err: unknown): void {
+    this.failure = { err };
+    this.wake?.();
+  }
+
+  /** The abort signal's listener (an EventListener object: no closure needed). */
+  handleEvent(): void {
+    this.wake?.();
+  }
+}
 
 /**
  * A job's events after `afterSeq`, gap-free and without duplicates: attach to the bus
@@ -26,75 +78,49 @@ export async function* streamJobEvents(
   afterSeq: number,
   signal: AbortSignal | undefined,
 ): AsyncGenerator<JobEvent> {
-  const pending: JobEvent[] = [];
-  // An idle re-read that failed: the stream ends with its error (the client resumes from its last id).
-  const state: { failure: { err: unknown } | null } = { failure: null };
-  let wake: (() => void) | null = null;
-  let heard: (() => void) | null = null;
-  const unsubscribe = ctx.bus.subscribeJobEvents(jobId, (event) => {
-    pending.push(event);
-    heard?.();
-    wake?.();
-  });
-  const onAbort = (): void => wake?.();
-  signal?.addEventListener('abort', onAbort);
-  let last = afterSeq;
-  let stopRereads: (() => void) | null = null;
+  const stream = new LiveStream(jobId, afterSeq);
+  const { pending } = stream;
+  const unsubscribe = ctx.bus.subscribeJobEvents(jobId, (event) => stream.push(event));
+  signal?.addEventListener('abort', stream);
   try {
     // Read after attaching: a job that had already ended when we attached gets no more events.
     const job = await ctx.db.job.findUnique({ where: { id: jobId }, select: { status: true, lastSeq: true } });
-    for (const event of await ctx.events.read(jobId, last)) {
+    for (const event of await ctx.events.read(jobId, stream.sent)) {
       yield event;
-      last = event.seq;
+      stream.sent = event.seq;
       if (isEnd(event)) return;
     }
     // The client already had everything, the terminal status included (it reconnected after the end).
-    if (!job || (isTerminalStatus(job.status as JobStatus) && last >= job.lastSeq)) return;
+    if (!job || (isTerminalStatus(job.status as JobStatus) && stream.sent >= job.lastSeq)) return;
     const idleMs = ctx.eventStream?.idleRereadMs ?? DEFAULT_IDLE_REREAD_MS;
-    if (idleMs > 0) {
-      const watch = idleRereadsFor(ctx.events, (id, after) => ctx.events.read(id, after), idleMs).watch({
-        jobId,
-        last: () => last,
-        // Re-read events join the live ones: the loop below drops what it already sent.
-        deliver: (events) => {
-          pending.push(...events);
-          wake?.();
-        },
-        fail: (err) => {
-          state.failure = { err };
-          wake?.();
-        },
-      });
-      heard = watch.heard;
-      stopRereads = watch.stop;
-    }
+    if (idleMs > 0) stream.rereads = idleRereadsFor(ctx.events, (id, after) => ctx.events.read(id, after), idleMs).watch(stream);
     while (!signal?.aborted) {
-      if (state.failure) throw state.failure.err;
+      if (stream.failure) throw stream.failure.err;
       if (pending.length === 0) {
         await new Promise<void>((resolve) => {
-          wake = resolve;
+          stream.wake = resolve;
         });
-        wake = null;
+        stream.wake = null;
         continue;
       }
       pending.sort((a, b) => a.seq - b.seq);
       const event = pending.shift()!;
-      if (event.seq <= last) continue; // already sent
-      if (event.seq > last + 1) {
+      if (event.seq <= stream.sent) continue; // already sent
+      if (event.seq > stream.sent + 1) {
         // A hole (e.g. a bus message lost in scale-out): the log has what we missed.
-        for (const missed of await ctx.events.read(jobId, last, event.seq)) {
+        for (const missed of await ctx.events.read(jobId, stream.sent, event.seq)) {
           yield missed;
-          last = missed.seq;
+          stream.sent = missed.seq;
           if (isEnd(missed)) return;
         }
       }
       yield event;
-      last = event.seq;
+      stream.sent = event.seq;
       if (isEnd(event)) return;
     }
   } finally {
-    stopRereads?.();
+    stream.rereads?.stop();
     unsubscribe();
-    signal?.removeEventListener('abort', onAbort);
+    signal?.removeEventListener('abort', stream);
   }
 }
