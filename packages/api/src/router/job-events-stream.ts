@@ -64,6 +64,30 @@ class LiveStream implements IdleWatcher {
   }
 }
 
+/** Events one stream sends in a row before it lets the event loop run (other sockets, /healthz, the engines' output). */
+export const BACKLOG_SLICE = 64;
+
+/**
+ * Counts events sent without a pause: a backlog (a replay, or what piled up while the log was
+ * saturated) would otherwise be sent in one synchronous run of microtasks, frame after frame,
+ * and hold up everything else the process does for as long as that takes.
+ */
+class BacklogSlicer {
+  private inARow = 0;
+
+  /** One more event sent; every BACKLOG_SLICE of them, wait one turn of the event loop. */
+  sent(): Promise<void> | undefined {
+    if (++this.inARow < BACKLOG_SLICE) return undefined;
+    this.inARow = 0;
+    return new Promise<void>((resolve) => setImmediate(resolve));
+  }
+
+  /** Nothing waits: the next event starts a new run. */
+  idle(): void {
+    this.inARow = 0;
+  }
+}
+
 /**
  * A job's events after `afterSeq`, gap-free and without duplicates: attach to the bus
  * first, then replay the stored log, then stream live events, filling any hole from the
@@ -85,10 +109,12 @@ export async function* streamJobEvents(
   try {
     // Read after attaching: a job that had already ended when we attached gets no more events.
     const job = await ctx.db.job.findUnique({ where: { id: jobId }, select: { status: true, lastSeq: true } });
+    const backlog = new BacklogSlicer();
     for (const event of await ctx.events.read(jobId, stream.sent)) {
       yield event;
       stream.sent = event.seq;
       if (isEnd(event)) return;
+      await backlog.sent();
     }
     // The client already had everything, the terminal status included (it reconnected after the end).
     if (!job || (isTerminalStatus(job.status as JobStatus) && stream.sent >= job.lastSeq)) return;
@@ -97,26 +123,32 @@ export async function* streamJobEvents(
     while (!signal?.aborted) {
       if (stream.failure) throw stream.failure.err;
       if (pending.length === 0) {
+        backlog.idle();
         await new Promise<void>((resolve) => {
           stream.wake = resolve;
         });
         stream.wake = null;
         continue;
       }
-      pending.sort((a, b) => a.seq - b.seq);
-      const event = pending.shift()!;
-      if (event.seq <= stream.sent) continue; // already sent
-      if (event.seq > stream.sent + 1) {
-        // A hole (e.g. a bus message lost in scale-out): the log has what we missed.
-        for (const missed of await ctx.events.read(jobId, stream.sent, event.seq)) {
-          yield missed;
-          stream.sent = missed.seq;
-          if (isEnd(missed)) return;
+      // What waits, in seq order (live and re-read events interleave); later arrivals wait for the next round.
+      const batch = pending.splice(0).sort((a, b) => a.seq - b.seq);
+      for (const event of batch) {
+        if (signal?.aborted) return;
+        if (event.seq <= stream.sent) continue; // already sent
+        if (event.seq > stream.sent + 1) {
+          // A hole (e.g. a bus message lost in scale-out): the log has what we missed.
+          for (const missed of await ctx.events.read(jobId, stream.sent, event.seq)) {
+            yield missed;
+            stream.sent = missed.seq;
+            if (isEnd(missed)) return;
+            await backlog.sent();
+          }
         }
+        yield event;
+        stream.sent = event.seq;
+        if (isEnd(event)) return;
+        await backlog.sent();
       }
-      yield event;
-      stream.sent = event.seq;
-      if (isEnd(event)) return;
     }
   } finally {
     stream.rereads?.stop();

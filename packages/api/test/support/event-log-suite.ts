@@ -207,6 +207,34 @@ export function eventLogSuite(name: string, database: () => Promise<SuiteDatabas
       expect(got.map((e) => e.type)).toEqual(['status', 'status']);
     });
 
+    it('sends a long backlog in slices, letting the event loop run between them (replay and live)', async () => {
+      const { job } = await newJob();
+      await events.append(job.id, [{ type: 'status', status: 'running' }]);
+      await events.append(job.id, Array.from({ length: 300 }, (_, i) => log(`replayed ${i}`)));
+      const got: JobEvent[] = [];
+      // How many events had been sent each time the event loop got a turn (a setImmediate ran).
+      const turns: number[] = [];
+      let watching = true;
+      const watch = (): void => {
+        turns.push(got.length);
+        if (watching) setImmediate(watch);
+      };
+      const stream = (async () => {
+        for await (const e of streamJobEvents(ctx, job.id, 0, undefined)) {
+          got.push(e);
+          // The whole live backlog arrives at once, once the replay has been sent.
+          if (e.seq === 302) await events.append(job.id, [...Array.from({ length: 300 }, (_, i) => log(`live ${i}`)), { type: 'status', status: 'succeeded' }]);
+        }
+      })();
+      setImmediate(watch);
+      await stream;
+      watching = false;
+      expect(seqsOf(got)).toEqual(range(1, 603));
+      // Neither 300-event run went out in one go: the loop ran inside the replay and inside the live backlog.
+      expect(turns.some((n) => n > 0 && n < 300)).toBe(true);
+      expect(turns.some((n) => n > 310 && n < 600)).toBe(true);
+    });
+
     it('publishes after commit, per job in seq order', async () => {
       const { job } = await newJob();
       const seen: number[] = [];
