@@ -28,6 +28,17 @@ let backlogBytes = 0;
 let closedTooSlow = 0;
 export const outgoingStats = (): { backlogBytes: number; closedTooSlow: number } => ({ backlogBytes, closedTooSlow });
 
+interface Corkable {
+  cork(): void;
+  uncork(): void;
+}
+
+/** The TCP socket under a ws WebSocket: ws keeps it in a field it does not declare, so it is checked before use. */
+function corkableSocket(ws: WebSocket): Corkable | null {
+  const socket = (ws as unknown as { _socket?: Partial<Corkable> })._socket;
+  return typeof socket?.cork === 'function' && typeof socket.uncork === 'function' ? (socket as Corkable) : null;
+}
+
 const mib = (bytes: number): string => `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
 
 // A tracked subscription datum as tRPC writes it: {"id":…,"result":{"type":"data","id":"<seq>","data":{"id":"<seq>","data":<event>}}}.
@@ -65,6 +76,8 @@ export class OutgoingFrames {
   /** Created with the first progress frame that has to wait (most sockets never have one). */
   private waitingProgress: Map<string, Waiting> | null = null;
   private closing = false;
+  /** The socket is corked until the end of this turn. */
+  private corked = false;
   /** Frames written to the socket so far: rising while the peer reads (keep-alive counts it as liveness). */
   written = 0;
   /** ws.send as it was before guardSends replaced it (called with the socket as `this`, so nothing is bound per socket). */
@@ -88,7 +101,21 @@ export class OutgoingFrames {
       this.written++;
       if (this.head < this.items.length) this.flush();
     };
+    // Frames sent in one turn (a slice of a backlog, several subscriptions) leave in one write: corked until the turn ends.
+    if (!this.corked) {
+      const socket = corkableSocket(this.ws);
+      if (socket) {
+        this.corked = true;
+        socket.cork();
+        process.nextTick(OutgoingFrames.endTurn, this, socket);
+      }
+    }
     Reflect.apply(this.socketSend, this.ws, [data, this.onWritten]);
+  }
+
+  private static endTurn(frames: OutgoingFrames, socket: Corkable): void {
+    frames.corked = false;
+    socket.uncork();
   }
 
   /** Over the soft limit or frames waiting: new work for this socket should wait until its client reads. */

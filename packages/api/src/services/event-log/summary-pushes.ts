@@ -3,6 +3,9 @@ import type { JobEventBus } from '../../ports.ts';
 import type { JobSummary } from '../../schemas/job.ts';
 import { loadJobSummaries } from '../job-summary.ts';
 
+/** Routine pushes fall on multiples of this (ms since the epoch): at most 20 runs a second, whatever the number of jobs. */
+const PUSH_GRID_MS = 50;
+
 export interface SummaryPushOptions {
   /** Most one push per job per this many ms, unless its status changed (default 250: 4 per second). */
   intervalMs?: number;
@@ -84,8 +87,15 @@ export class SummaryPushes {
     if (this.timer) clearTimeout(this.timer);
   }
 
+  /**
+   * How long until the job may be pushed again: `intervalMs` after its last push, rounded up to
+   * the next multiple of PUSH_GRID_MS, so the pushes of many busy jobs share a few runs (one
+   * read for all of them) instead of each job's falling at its own moment.
+   */
   private waitFor(jobId: string, now: number): number {
-    return Math.max(0, (this.lastPushedAt.get(jobId) ?? -Infinity) + this.intervalMs - now);
+    const last = this.lastPushedAt.get(jobId);
+    if (last === undefined) return 0;
+    return Math.max(0, Math.ceil((last + this.intervalMs) / PUSH_GRID_MS) * PUSH_GRID_MS - now);
   }
 
   private schedule(delayMs: number): void {
