@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { API_TOKEN_PREFIX, appRouter, AuthService, createApiContext, createCallerFactory, DEFAULT_THROTTLE, JobEventLog, type ApiContext, type ApiServices } from '@chorus/api';
+import { API_TOKEN_PREFIX, appRouter, AuthService, createApiContext, createCallerFactory, DEFAULT_THROTTLE, JobEventLog, TEST_SCRYPT_MIN_N, usePasswordHashCostForTests, type ApiContext, type ApiServices } from '@chorus/api';
 import { InProcessEventBus } from '@chorus/inference';
 import { TRPCError } from '@trpc/server';
 import { openDb, type Db } from '@chorus/db';
@@ -28,6 +28,9 @@ async function settle(responses: Promise<Response>[]): Promise<{ status: number;
 }
 
 describe('the sign-in limit holds under parallel attempts', () => {
+  // The production scrypt cost here: the slow check is the window parallel attempts race through.
+  beforeAll(() => usePasswordHashCostForTests());
+  afterAll(() => usePasswordHashCostForTests(TEST_SCRYPT_MIN_N));
   // Behind a "proxy", each test has its own client address (X-Forwarded-For).
   const chorus = useChorus({ CHORUS_TRUST_PROXY: 'true' });
   let db: Db;
@@ -80,7 +83,9 @@ describe('the sign-in limit holds under parallel attempts', () => {
   });
 
   it('a distributed brute force still stops: the account-wide cap over all addresses trips, and the signed-in owner can still change the password', async () => {
-    const person = await addPerson(chorus.h, 'member');
+    // All 100 guesses are meant to be checked (the cap exactly), so no race needs the slow hash here.
+    usePasswordHashCostForTests(TEST_SCRYPT_MIN_N);
+    const person = await addPerson(chorus.h, 'member').finally(() => usePasswordHashCostForTests());
     const perAddress = DEFAULT_THROTTLE.perAccountPerAddress - 1;
     const addresses = Math.ceil(DEFAULT_THROTTLE.perAccount / perAddress);
     // Just under the per-address limit from each address, up to the account-wide cap exactly.

@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { openDb } from '@chorus/db';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { copyMigratedSqlite } from '@chorus/db/testing';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { collectEvents, collectUntilProgress, connectClient, issueToken, LONG_TEXT, range, seqs, uploadReference, useChorus } from './support/harness.ts';
 import { freePort, killSpawnedServers, spawnServer, waitForExit } from './support/server-process.ts';
 
@@ -55,6 +56,8 @@ describe('cancel', () => {
 describe('restart recovery', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chorus-restart-'));
   const env = { DATABASE_URL: `file:${path.join(dir, 'chorus.db')}`, CHORUS_DATA_DIR: path.join(dir, 'data'), CHORUS_WORKER_CONCURRENCY: '1' };
+  // Already migrated: what is tested is the restart, not a first migration (~2 s of CLI).
+  beforeAll(() => copyMigratedSqlite(path.join(dir, 'chorus.db')));
   afterAll(() => {
     killSpawnedServers();
     fs.rmSync(dir, { recursive: true, force: true });

@@ -22,7 +22,7 @@ export { checkWorkerLease, type LeaseCheck } from './services/worker-lease-check
 export { heartbeatMsFor, workerStaleAfterMs } from './router/worker-api.ts';
 export { remoteEngineWorkers } from './services/remote-engines.ts';
 export { LoginThrottle, DEFAULT_THROTTLE, type ThrottleLimits } from './auth/login-throttle.ts';
-export { SCRYPT_PARAMS } from './auth/secrets.ts';
+export { SCRYPT_PARAMS, TEST_SCRYPT_MIN_N, usePasswordHashCostForTests } from './auth/secrets.ts';
 export { jobAccessDenial, type JobAction } from './services/job-access.ts';
 export { deleteJob, uploadFilesLock, type DeletedJob } from './services/job-deletion.ts';
 export { KeyedLock } from './services/keyed-lock.ts';

@@ -9,7 +9,8 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { migrateDatabase, migratePostgres, openDb } from '../src/index.ts';
-import { createTestPostgresDatabase, type TestPostgresDatabase } from '../src/testing/index.ts';
+import { sqliteMigrationChecksums, sqliteMigrationsUpToDate } from '../src/migrate.ts';
+import { copyMigratedSqlite, createTestPostgresDatabase, type TestPostgresDatabase } from '../src/testing/index.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'chorus-db-test-'));
@@ -148,5 +149,39 @@ describe('SQLite migrations', () => {
     } finally {
       await db.$disconnect();
     }
+  });
+
+  it('skip the CLI only for a file that records every committed migration, finished, with its checksum', async () => {
+    const file = path.join(tmp, 'up-to-date.db');
+    expect(sqliteMigrationsUpToDate(file)).toBe(false);
+    await migrateDatabase(`file:${file}`);
+    expect(sqliteMigrationsUpToDate(file)).toBe(true);
+    const names = [...sqliteMigrationChecksums().keys()];
+    expect(names).toEqual(fs.readdirSync(path.join(root, 'prisma', 'migrations')).filter((n) => n !== 'migration_lock.toml').sort());
+    /** A copy of the migrated file with one change to Prisma's bookkeeping. */
+    const altered = (name: string, sql: string): string => {
+      const copy = path.join(tmp, `${name}.db`);
+      fs.copyFileSync(file, copy);
+      const db = new Database(copy);
+      db.prepare(sql).run(names.at(-1));
+      db.close();
+      return copy;
+    };
+    expect(sqliteMigrationsUpToDate(altered('missing', 'DELETE FROM _prisma_migrations WHERE migration_name = ?'))).toBe(false);
+    expect(sqliteMigrationsUpToDate(altered('edited', "UPDATE _prisma_migrations SET checksum = 'x' WHERE migration_name = ?"))).toBe(false);
+    expect(sqliteMigrationsUpToDate(altered('failed', 'UPDATE _prisma_migrations SET finished_at = NULL WHERE migration_name = ?'))).toBe(false);
+    expect(sqliteMigrationsUpToDate(altered('unknown', "UPDATE _prisma_migrations SET migration_name = migration_name || '_gone' WHERE migration_name = ?"))).toBe(false);
+    // A failed migration is not skipped: the CLI reports it.
+    await expect(migrateDatabase(`file:${path.join(tmp, 'failed.db')}`)).rejects.toThrow(/Database migration failed/);
+    const garbage = path.join(tmp, 'garbage.db');
+    fs.writeFileSync(garbage, 'not a database');
+    expect(sqliteMigrationsUpToDate(garbage)).toBe(false);
+  });
+
+  it('copy a migrated database for tests that is the same schema and up to date', async () => {
+    const copy = path.join(tmp, 'copies', 'copy.db');
+    await copyMigratedSqlite(copy);
+    expect(sqliteMigrationsUpToDate(copy)).toBe(true);
+    expect(sqliteShape(copy)).toEqual(sqliteShape(path.join(tmp, 'up-to-date.db')));
   });
 });

@@ -1,14 +1,18 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { AppRouter, JobEvent, UploadResult } from '@chorus/api';
+import { TEST_SCRYPT_MIN_N, usePasswordHashCostForTests, type AppRouter, type JobEvent, type UploadResult } from '@chorus/api';
 import { createTRPCClient, createWSClient, httpLink, splitLink, TRPCClientError, wsLink, type TRPCClient } from '@trpc/client';
 import pino from 'pino';
 import { afterAll, beforeAll, expect } from 'vitest';
 import WebSocket from 'ws';
 import { loadConfig, startChorus, type RunningChorus } from '../../src/index.ts';
 import { voicedWav } from '../helpers/audio.ts';
-import { createTestPostgresDatabase, testDatabaseProvider } from '@chorus/db/testing';
+import { copyMigratedSqlite, createTestPostgresDatabase, testDatabaseProvider } from '@chorus/db/testing';
+
+// In-process test servers hash passwords at scrypt's lowest test cost (hundreds of sign-ins per
+// file); auth-races restores the production cost where the slow check is what a race needs.
+usePasswordHashCostForTests(TEST_SCRYPT_MIN_N);
 
 export interface Harness {
   chorus: RunningChorus;
@@ -52,6 +56,8 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chorus-test-'));
   const postgres = testDatabaseProvider() === 'postgresql' ? await createTestPostgresDatabase({ migrate: false }) : null;
   const databaseUrl = postgres?.url ?? `file:${path.join(dir, 'chorus.db')}`;
+  // Migrated once per run and copied: the server's start finds it up to date (no CLI spawn).
+  if (!postgres) await copyMigratedSqlite(path.join(dir, 'chorus.db'));
   const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', DATABASE_URL: databaseUrl, CHORUS_DATA_DIR: path.join(dir, 'data'), CHORUS_SHUTDOWN_GRACE_MS: '0', ...TEST_ADMIN_ENV, ...env });
   const chorus = await startChorus(config, pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }));
   return {

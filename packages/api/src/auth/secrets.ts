@@ -21,9 +21,30 @@ function scryptAsync(password: string, salt: Buffer, keyLength: number, options:
 
 const options = (N: number, r: number, p: number): ScryptOptions => ({ N, r, p, maxmem: 256 * N * r + 1024 * 1024 });
 
+/** The cost N of new hashes: SCRYPT_PARAMS.N unless a test run lowered it. */
+let hashCostN: number = SCRYPT_PARAMS.N;
+
+/** The lowest cost a test run may choose (1 MiB): still real scrypt, only cheaper. */
+export const TEST_SCRYPT_MIN_N = 2 ** 10;
+
+/**
+ * Test runs only: hash new passwords with scrypt cost N (default: back to SCRYPT_PARAMS.N), so
+ * suites that create and sign in hundreds of people do not spend minutes in scrypt. There is no
+ * setting for it, and it throws outside vitest (VITEST=true), so no deployment can lower it.
+ * Verification always uses the parameters stored with each hash.
+ */
+export function usePasswordHashCostForTests(N: number = SCRYPT_PARAMS.N): void {
+  if (process.env.VITEST !== 'true') throw new Error('usePasswordHashCostForTests is for test runs only (VITEST=true); passwords are hashed with SCRYPT_PARAMS.');
+  if (!Number.isInteger(Math.log2(N)) || N < TEST_SCRYPT_MIN_N || N > SCRYPT_PARAMS.N) {
+    throw new Error(`scrypt cost N must be a power of two from ${TEST_SCRYPT_MIN_N} to ${SCRYPT_PARAMS.N}; got ${N}.`);
+  }
+  hashCostN = N;
+}
+
 /** "scrypt$N$r$p$salt$hash": the parameters travel with the hash, so the cost can be raised later. */
 export async function hashPassword(password: string): Promise<string> {
-  const { N, r, p, keyLength } = SCRYPT_PARAMS;
+  const { r, p, keyLength } = SCRYPT_PARAMS;
+  const N = hashCostN;
   const salt = randomBytes(16);
   const key = await scryptAsync(password, salt, keyLength, options(N, r, p));
   return ['scrypt', N, r, p, salt.toString('base64'), key.toString('base64')].join('$');
@@ -37,6 +58,10 @@ export async function verifyPassword(password: string, stored: string): Promise<
   return key.length === expected.length && timingSafeEqual(key, expected);
 }
 
-/** Compared against when the email is unknown, so both failures take the same time. */
-let decoyHash: Promise<string> | null = null;
-export const decoyPasswordHash = (): Promise<string> => (decoyHash ??= hashPassword(newSecret()));
+/** Compared against when the email is unknown, so both failures take the same time (one per cost N). */
+const decoyHashes = new Map<number, Promise<string>>();
+export function decoyPasswordHash(): Promise<string> {
+  let decoy = decoyHashes.get(hashCostN);
+  if (!decoy) decoyHashes.set(hashCostN, (decoy = hashPassword(newSecret())));
+  return decoy;
+}
