@@ -29,7 +29,7 @@ import { promisify } from 'node:util';
 import type { AppRouter } from '@chorus/api';
 import { createTRPCClient, createWSClient, wsLink } from '@trpc/client';
 import WebSocket from 'ws';
-import { cpuMs, killAllNow, machineBusyMs, runDir, stopAll, wallMs, within } from './lib/processes.ts';
+import { cpuMs, machineBusyMs, runBenchmark, runDir, wallMs, within } from './lib/processes.ts';
 import { fmt, intEnv, median, onlyFrom, round, table, writeResults } from './lib/report.ts';
 import { startChorusServer, type ChorusServer } from './lib/targets.ts';
 
@@ -259,20 +259,4 @@ function report(): void {
   if (failures.length) console.log(`\nFAILED:\n${failures.map((f) => `- ${f}`).join('\n')}`);
 }
 
-const onSignal = (signal: NodeJS.Signals): void => {
-  console.error(`\n${signal}: stopping every process the benchmark started`);
-  void stopAll(2000).finally(() => process.exit(130));
-};
-process.once('SIGINT', onSignal);
-process.once('SIGTERM', onSignal);
-process.on('exit', killAllNow);
-
-try {
-  await main();
-} catch (err) {
-  failures.push(`the run stopped: ${err instanceof Error ? err.message : String(err)}`);
-} finally {
-  await stopAll();
-}
-report();
-process.exit(failures.length ? 1 : 0);
+await runBenchmark(main, failures, report);

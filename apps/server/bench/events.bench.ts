@@ -28,7 +28,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execFileSync } from 'node:child_process';
-import { cpuMs, killAllNow, machineBusyMs, rssKb, runDir, sleep, stopAll, wallMs, within } from './lib/processes.ts';
+import { cpuMs, machineBusyMs, rssKb, runBenchmark, runDir, sleep, wallMs, within } from './lib/processes.ts';
+import { intEnv } from './lib/report.ts';
 import { probeHealthz, type HealthzMeasured } from './lib/healthz.ts';
 import { quantile, type Subscriber } from './lib/tally.ts';
 import { scaleOut, startBare, startChorus, startChorusServer, type RunningTarget } from './lib/targets.ts';
@@ -37,16 +38,6 @@ import { pollLatencies, pollWatcher, pushWatcher, type PollWatcher, type PushWat
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
 const full = process.env.BENCH_FULL === '1';
 
-function intEnv(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) {
-    console.error(`${name} must be a positive integer, got "${raw}".`);
-    process.exit(2);
-  }
-  return n;
-}
 
 interface Scenario {
   id: string;
@@ -636,22 +627,4 @@ async function main(): Promise<void> {
   }
 }
 
-const onSignal = (signal: NodeJS.Signals): void => {
-  console.error(`\n${signal}: stopping every process the benchmark started`);
-  void stopAll(2000).finally(() => process.exit(130));
-};
-process.once('SIGINT', onSignal);
-process.once('SIGTERM', onSignal);
-process.on('exit', killAllNow);
-
-try {
-  await main();
-} catch (err) {
-  // undici's "fetch failed" says why only in its cause.
-  const cause = err instanceof Error && err.cause instanceof Error ? ` (${err.cause.message})` : '';
-  failures.push(`the run stopped: ${err instanceof Error ? err.message : String(err)}${cause}${err instanceof Error && err.stack ? `\n${err.stack.split('\n').slice(1, 4).join('\n')}` : ''}`);
-} finally {
-  await stopAll();
-}
-report();
-process.exit(failures.length ? 1 : 0);
+await runBenchmark(main, failures, report);

@@ -34,7 +34,7 @@ import crypto from 'node:crypto';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { killAllNow, runDir, stopAll, wallMs } from './lib/processes.ts';
+import { runBenchmark, runDir, wallMs } from './lib/processes.ts';
 import { fmt, intEnv, median, onlyFrom, round, table, writeResults } from './lib/report.ts';
 import { startChorusServer, type ChorusServer } from './lib/targets.ts';
 
@@ -344,21 +344,4 @@ function report(): void {
   if (failures.length) console.log(`\nFAILED:\n${failures.map((f) => `- ${f}`).join('\n')}`);
 }
 
-const onSignal = (signal: NodeJS.Signals): void => {
-  console.error(`\n${signal}: stopping every process the benchmark started`);
-  void stopAll(2000).finally(() => process.exit(130));
-};
-process.once('SIGINT', onSignal);
-process.once('SIGTERM', onSignal);
-process.on('exit', killAllNow);
-
-try {
-  await main();
-} catch (err) {
-  const cause = err instanceof Error && err.cause instanceof Error ? ` (${err.cause.message})` : '';
-  failures.push(`the run stopped: ${err instanceof Error ? err.message : String(err)}${cause}`);
-} finally {
-  await stopAll();
-}
-report();
-process.exit(failures.length ? 1 : 0);
+await runBenchmark(main, failures, report);

@@ -173,3 +173,28 @@ export function machineBusyMs(): number {
   const busy = fields.slice(0, 8).reduce((a, b) => a + b, 0) - fields[3]! - fields[4]!;
   return (busy * 1000) / ticksPerSecond();
 }
+
+/**
+ * A benchmark's whole run: every process it started is stopped on a signal, an error or the
+ * end; an error is a failure (with undici's cause, which "fetch failed" hides); then `report`
+ * prints the results, and the exit code says whether anything failed.
+ */
+export async function runBenchmark(main: () => Promise<void>, failures: string[], report: () => void): Promise<never> {
+  const onSignal = (signal: NodeJS.Signals): void => {
+    console.error(`\n${signal}: stopping every process the benchmark started`);
+    void stopAll(2000).finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  process.on('exit', killAllNow);
+  try {
+    await main();
+  } catch (err) {
+    const cause = err instanceof Error && err.cause instanceof Error ? ` (${err.cause.message})` : '';
+    failures.push(`the run stopped: ${err instanceof Error ? err.message : String(err)}${cause}${err instanceof Error && err.stack ? `\n${err.stack.split('\n').slice(1, 4).join('\n')}` : ''}`);
+  } finally {
+    await stopAll();
+  }
+  report();
+  process.exit(failures.length ? 1 : 0);
+}
