@@ -76,8 +76,10 @@ export class OutgoingFrames {
   /** Created with the first progress frame that has to wait (most sockets never have one). */
   private waitingProgress: Map<string, Waiting> | null = null;
   private closing = false;
-  /** The socket is corked until the end of this turn. */
-  private corked = false;
+  /** Frames written in this turn of the event loop. */
+  private turnFrames = 0;
+  /** Corked at the second frame of a turn, uncorked when the turn ends. */
+  private corkedSocket: Corkable | null = null;
   /** Frames written to the socket so far: rising while the peer reads (keep-alive counts it as liveness). */
   written = 0;
   /** ws.send as it was before guardSends replaced it (called with the socket as `this`, so nothing is bound per socket). */
@@ -101,21 +103,21 @@ export class OutgoingFrames {
       this.written++;
       if (this.head < this.items.length) this.flush();
     };
-    // Frames sent in one turn (a slice of a backlog, several subscriptions) leave in one write: corked until the turn ends.
-    if (!this.corked) {
-      const socket = corkableSocket(this.ws);
-      if (socket) {
-        this.corked = true;
-        socket.cork();
-        process.nextTick(OutgoingFrames.endTurn, this, socket);
-      }
+    // A turn's first frame goes straight out (no delay for a lone event); from the second on
+    // (a slice of a backlog, several subscriptions) they are corked and leave in one write.
+    if (this.turnFrames++ === 0) process.nextTick(OutgoingFrames.endTurn, this);
+    else if (this.turnFrames === 2) {
+      this.corkedSocket = corkableSocket(this.ws);
+      this.corkedSocket?.cork();
     }
     Reflect.apply(this.socketSend, this.ws, [data, this.onWritten]);
   }
 
-  private static endTurn(frames: OutgoingFrames, socket: Corkable): void {
-    frames.corked = false;
-    socket.uncork();
+  private static endTurn(frames: OutgoingFrames): void {
+    frames.turnFrames = 0;
+    const socket = frames.corkedSocket;
+    frames.corkedSocket = null;
+    socket?.uncork();
   }
 
   /** Over the soft limit or frames waiting: new work for this socket should wait until its client reads. */
