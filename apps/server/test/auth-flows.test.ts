@@ -204,8 +204,9 @@ describe('sign-in, sessions, tokens and members', () => {
 
   it('refuses to demote or deactivate the last admin, and says why', async () => {
     const [me] = (await chorus.client.trpc.members.list.query()).filter((m) => m.email === TEST_ADMIN.email);
-    for (const call of [chorus.client.trpc.members.setRole.mutate({ userId: me!.id, role: 'member' }), chorus.client.trpc.members.deactivate.mutate({ userId: me!.id })]) {
-      const err = await errorOf(call);
+    // Made one at a time: a second call started early could be refused before anything awaits it (an unhandled rejection).
+    for (const call of [() => chorus.client.trpc.members.setRole.mutate({ userId: me!.id, role: 'member' }), () => chorus.client.trpc.members.deactivate.mutate({ userId: me!.id })]) {
+      const err = await errorOf(call());
       expect(err.code).toBe('PRECONDITION_FAILED');
       expect(err.message).toMatch(/they are the last active admin\. Make another member an admin first/);
     }
