@@ -112,8 +112,11 @@ describe('a job over a real socket', () => {
 
   it('lists history newest first with cursor paging and a status filter, and pushes changes live', async () => {
     const changes: string[] = [];
-    const sub = chorus.client.trpc.job.onChange.subscribe(undefined, { onData: (c) => changes.push(`${c.kind}:${c.job.status}`) });
-    await new Promise((r) => setTimeout(r, 100));
+    // Listening before the job exists (a fixed wait was not always enough on a loaded machine).
+    let sub!: { unsubscribe(): void };
+    await new Promise<void>((resolve) => {
+      sub = chorus.client.trpc.job.onChange.subscribe(undefined, { onStarted: () => resolve(), onData: (c) => changes.push(`${c.kind}:${c.job.status}`) });
+    });
     const a = await chorus.client.trpc.job.create.mutate({ mode: 'pretrained', text: 'One.', speakerId: (await chorus.client.trpc.engine.list.query())[0]!.speakers[0]!.id });
     const done = collectEvents(chorus.client, a.id);
     await done.done;
